@@ -1,0 +1,33 @@
+# twitchd: build, test, demo, install.
+#   make demo      run the daemon pipeline on a simulated limb, printing twitches live
+#   make test      install what is missing, then run the whole test suite
+#   make release   optimised build at .build/release/twitchd
+
+SWIFT ?= swift
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build release test demo deps clean
+
+all: build
+
+deps:
+	@scripts/install-deps build
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: release
+	.build/release/twitchd demo --duration 60s
+
+test:
+	@scripts/install-deps test
+	$(SWIFT) test
+
+clean:
+	rm -rf .build
+
+# --- install / uninstall (systemd unit, config, udev rule) ---

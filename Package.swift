@@ -1,0 +1,94 @@
+// swift-tools-version:6.1
+// twitchd: counts muscle twitches from an I2C accelerometer on Linux.
+//
+// The module graph mirrors the architecture (see README "Architecture"):
+//   TwitchCore  <- Detector (pure computation)
+//   TwitchCore  <- Traces (trace files, simulator)
+//   SensorBus (register access; Linux i2c-dev bus)  <- Accelerometers (chip drivers)  <- SensorSim
+//   GPIO (data-ready edges via libgpiod)
+//   Journal (journald native protocol, sd_notify)
+//   Daemon wires everything; twitchd is the command line.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "twitchd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "twitchd", targets: ["twitchd"]),
+        .library(name: "Detector", targets: ["Detector"]),
+        .library(name: "Traces", targets: ["Traces"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CI2C",
+            providers: [.apt(["libi2c-dev"])]),
+        .target(
+            name: "CGPIOD",
+            linkerSettings: [.linkedLibrary("gpiod")]),
+
+        // Pure value types shared by every module.
+        .target(name: "TwitchCore", swiftSettings: strict),
+        // The twitch detector: pure computation, no I/O, no clocks.
+        .target(name: "Detector", dependencies: ["TwitchCore"], swiftSettings: strict),
+        // Trace files (generic CSV, phyphox, gzip) and the synthetic trace generator.
+        .target(name: "Traces", dependencies: ["TwitchCore", "CZlib"], swiftSettings: strict),
+        // Register access to one I2C device: the protocol, typed errors, the Linux i2c-dev bus.
+        .target(name: "SensorBus", dependencies: ["CI2C"], swiftSettings: strict),
+        // Chip drivers: one engine, one settings table per chip.
+        .target(
+            name: "Accelerometers", dependencies: ["TwitchCore", "SensorBus"], swiftSettings: strict),
+        // Register-level simulated chips behind a SensorBus, fed by traces.
+        .target(
+            name: "SensorSim", dependencies: ["TwitchCore", "SensorBus", "Traces"],
+            swiftSettings: strict),
+        // Data-ready edges through libgpiod (v1 or v2, chosen at build time in CGPIOD).
+        .target(name: "GPIO", dependencies: ["CGPIOD"], swiftSettings: strict),
+        // journald native protocol, spool, sd_notify.
+        .target(
+            name: "Journal",
+            dependencies: ["TwitchCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // Configuration, pipeline threads, event socket, lifecycle.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers", "SensorSim", "GPIO",
+                "Journal", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "twitchd",
+            dependencies: [
+                "Daemon", "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers", "SensorSim",
+                "GPIO", "Journal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
+        .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),
+        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus"]),
+        .testTarget(
+            name: "AccelerometersTests",
+            dependencies: ["Accelerometers", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore"]),
+        .testTarget(name: "GPIOTests", dependencies: ["GPIO"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "TwitchCore"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TwitchCore", "Journal", "Traces"]),
+        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
+    ]
+)

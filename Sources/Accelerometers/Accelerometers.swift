@@ -1,0 +1,1 @@
+// Accelerometers: see Package.swift for what this module holds.

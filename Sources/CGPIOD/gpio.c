@@ -1,0 +1,2 @@
+#include "twitchd_gpio.h"
+int twitchd_gpio_api_version(void) { return 0; }

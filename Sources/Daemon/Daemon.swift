@@ -1,0 +1,1 @@
+// Daemon: see Package.swift for what this module holds.

@@ -1,0 +1,2 @@
+// Detector: see Package.swift for what this module holds.
+// Detector module

@@ -1,0 +1,1 @@
+// GPIO: see Package.swift for what this module holds.

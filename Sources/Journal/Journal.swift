@@ -1,0 +1,1 @@
+// Journal: see Package.swift for what this module holds.

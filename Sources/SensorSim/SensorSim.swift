@@ -1,0 +1,1 @@
+// SensorSim: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// Traces: see Package.swift for what this module holds.

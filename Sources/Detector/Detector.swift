@@ -93,7 +93,7 @@ public struct TwitchDetector: Sendable {
     /// The limb state as of the last sample processed.
     public var state: LimbState { core.state }
     private var resampler: Resampler
-    private var core: DetectorCore
+    var core: DetectorCore
 
     public init(configuration: DetectorConfiguration) throws(DetectorConfigurationError) {
         guard configuration.sampleRate.isFinite, (50...4000).contains(configuration.sampleRate) else {
@@ -165,6 +165,14 @@ enum Tuning {
     /// Twitch band, Hz.
     static let bandLow = 9.0
     static let bandHigh = 40.0
+    /// Upper part of the twitch band, above tremor, with its own floor, Hz.
+    static let upperBandLow = 15.0
+    /// Tremor background: whole-band floor over upper-band floor (energies) above this.
+    static let tremorIndex = 3.0
+    /// Under tremor, candidates slower than this (Hz) need `tremorTriggerFactor` times the
+    /// threshold in the whole band, unless they also pass it in the upper band.
+    static let tremorMaxFrequency = 13.0
+    static let tremorTriggerFactor = 2.0
     /// Knock band: high-pass at this (or 0.35 of the internal rate, if lower), Hz.
     static let knockBand = 70.0
     /// Envelope smoothing, s.
@@ -177,16 +185,22 @@ enum Tuning {
     static let warmup = 1.5
     /// A sample's band energy enters the floor clipped at this many times the floor.
     static let floorClip = 9.0
-    /// Movement low-pass, Hz, and gravity time constant, s.
-    static let movementLowPass = 4.0
-    static let gravityTau = 1.0
-    /// Movement above this (mg, 0-4 Hz deviation from gravity) makes the limb active.
-    static let movementOn = 30.0
+    /// Movement low-pass, Hz, gravity time constant, s, and RMS smoothing of the movement, s.
+    static let movementLowPass = 1.5
+    static let gravityTau = 1.5
+    static let movementTau = 0.2
+    /// Movement above this (mg, RMS of the 0-1.5 Hz deviation from gravity) for `movementPersist`
+    /// seconds, or above `movementOn * movementBurst` at once, makes the limb active. The delay
+    /// keeps a large twitch, whose own slow component can reach the threshold briefly, from
+    /// being taken for movement.
+    static let movementOn = 20.0
+    static let movementPersist = 0.3
+    static let movementBurst = 3.0
     /// Time after the last movement before the limb is at rest again, s.
     static let activeHold = 1.5
     /// Trigger ratio over the floor (envelope amplitude) at sensitivity 0 and 1.
-    static let triggerAtZero = 7.5
-    static let triggerAtOne = 3.0
+    static let triggerAtZero = 6.0
+    static let triggerAtOne = 1.8
     /// A candidate ends when the envelope has been below this ratio for `mergeGap` s.
     static let releaseRatio = 2.0
     static let mergeGap = 0.07
@@ -199,10 +213,10 @@ enum Tuning {
     static let minFrequency = 6.0
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
-    static let knockRatio = 0.8
+    static let knockRatio = 0.5
     /// A candidate is held this long after it ends before it is reported, s, in case the limb
     /// turns out to be starting a movement.
-    static let confirmDelay = 0.25
+    static let confirmDelay = 0.5
     /// Not worn: no orientation change beyond `stillMg` for this long, s.
     static let notWornAfter = 900.0
     static let stillMg = 5.0
@@ -218,9 +232,13 @@ struct DetectorCore: Sendable {
     private let floorAlpha: Double
     private let warmFloorAlpha: Double
     private let gravityAlpha: Double
+    private let movementAlpha: Double
+    private var movementEnergy = 0.0
+    private var movementSince = Double.infinity
 
     private var bandHP: Biquad
     private var bandLP: Biquad
+    private var upperHP: Biquad
     private var knockHP: Biquad
     private var moveLP: Biquad
     private var gravity = SIMD4<Double>.zero
@@ -228,9 +246,11 @@ struct DetectorCore: Sendable {
     private var primed = false
     private var startTime = 0.0
     private var envEnergy = 0.0
+    private var upperEnergy = 0.0
     private var knockEnergy = 0.0
-    /// Noise floor as a band energy (g^2).
+    /// Noise floor as a band energy (g^2), for the whole band and its upper part.
     private var floorEnergy = 0.0
+    private var upperFloorEnergy = 0.0
 
     private(set) var state: LimbState = .rest
     private var lastMovement = -Double.infinity
@@ -243,11 +263,30 @@ struct DetectorCore: Sendable {
     private var pending: TwitchEvent?
     private var pendingEnd = 0.0
 
+    /// Development aid: every closed candidate with its measurements and verdict, when enabled.
+    var candidateLog: [CandidateRecord]?
+
+    struct CandidateRecord: Sendable {
+        var onset: Double
+        var duration: Double
+        var snr: Double
+        var knockRatio: Double
+        var frequency: Double
+        var peakMg: Double
+        var tremorIndex = 0.0
+        var verdict: String
+    }
+
     /// Running measurements of an open candidate.
     struct Candidate {
         var onset: Double
         var lastLoud: Double
         var floorEnergy: Double
+        /// Whole-band floor over upper-band floor when the candidate opened.
+        var tremorIndex: Double
+        /// Peak envelope over floor (energies), in the whole band and in the upper band.
+        var peakRatio = 0.0
+        var peakUpperRatio = 0.0
         var peakEnvelope = 0.0
         var peakKnock = 0.0
         var peakVector = 0.0
@@ -260,13 +299,15 @@ struct DetectorCore: Sendable {
     init(rate: Double, sensitivity: Double, location: String) {
         self.rate = rate
         self.location = location
-        triggerRatio = Tuning.triggerAtZero + (Tuning.triggerAtOne - Tuning.triggerAtZero) * sensitivity
+        triggerRatio = Tuning.triggerAtZero * pow(Tuning.triggerAtOne / Tuning.triggerAtZero, sensitivity)
         envAlpha = onePoleAlpha(tau: Tuning.envelopeTau, rate: rate)
         floorAlpha = onePoleAlpha(tau: Tuning.floorTau, rate: rate)
         warmFloorAlpha = onePoleAlpha(tau: Tuning.warmFloorTau, rate: rate)
         gravityAlpha = onePoleAlpha(tau: Tuning.gravityTau, rate: rate)
+        movementAlpha = onePoleAlpha(tau: Tuning.movementTau, rate: rate)
         bandHP = Biquad(.highPass, cutoff: Tuning.bandLow, rate: rate)
         bandLP = Biquad(.lowPass, cutoff: Tuning.bandHigh, rate: rate)
+        upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
         knockHP = Biquad(.highPass, cutoff: min(Tuning.knockBand, 0.35 * rate), rate: rate)
         moveLP = Biquad(.lowPass, cutoff: Tuning.movementLowPass, rate: rate)
     }
@@ -286,9 +327,12 @@ struct DetectorCore: Sendable {
             startTime = t
             bandHP.prime(a)
             bandLP.prime(.zero)
+            upperHP.prime(.zero)
             knockHP.prime(a)
             moveLP.prime(a)
             gravity = a
+            movementEnergy = 0
+            movementSince = .infinity
             stillReference = a
             stillSince = t
             lastQuiet = t
@@ -296,34 +340,57 @@ struct DetectorCore: Sendable {
         }
         // Filters.
         let band = bandLP.step(bandHP.step(a))
+        let upper = upperHP.step(band)
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
         gravity += (a - gravity) * gravityAlpha
         let e = (band * band).sum()
         let eh = (high * high).sum()
+        let eu = (upper * upper).sum()
         envEnergy += (e - envEnergy) * envAlpha
+        upperEnergy += (eu - upperEnergy) * envAlpha
         knockEnergy += (eh - knockEnergy) * envAlpha
-        let dev = slow - gravity
-        let movementMg = (dev * dev).sum().squareRoot() * 1000
+        let dev = (slow - gravity) * 1000
+        movementEnergy += ((dev * dev).sum() - movementEnergy) * movementAlpha
+        let movementMg = movementEnergy.squareRoot()
 
         let warming = t - startTime < Tuning.warmup
         // Noise floor: clipped slow average, frozen inside a candidate.
         if candidate == nil {
             if warming {
                 floorEnergy += (e - floorEnergy) * warmFloorAlpha
+                upperFloorEnergy += (eu - upperFloorEnergy) * warmFloorAlpha
             } else {
                 floorEnergy += (min(e, Tuning.floorClip * floorEnergy) - floorEnergy) * floorAlpha
+                upperFloorEnergy +=
+                    (min(eu, Tuning.floorClip * upperFloorEnergy) - upperFloorEnergy) * floorAlpha
             }
         }
         let floor = max(floorEnergy, 1e-12)
+        let upperFloor = max(upperFloorEnergy, 1e-12)
 
         // Limb state.
-        if movementMg > Tuning.movementOn { lastMovement = t }
+        if movementMg > Tuning.movementOn {
+            movementSince = min(movementSince, t)
+            if t - movementSince >= Tuning.movementPersist
+                || movementMg > Tuning.movementOn * Tuning.movementBurst
+            {
+                lastMovement = t
+            }
+        } else {
+            movementSince = .infinity
+        }
         updateState(time: t, warming: warming, emit)
 
         // Pending twitch: reported once the limb has stayed at rest a little after it.
         if pending != nil {
             if state != .rest && state != .notWorn {
+                if let p = pending {
+                    candidateLog?.append(
+                        CandidateRecord(
+                            onset: p.onset, duration: 0, snr: p.snr, knockRatio: 0, frequency: p.frequencyHz,
+                            peakMg: p.peakMg, verdict: "moved"))
+                }
                 pending = nil
             } else if t - pendingEnd >= Tuning.confirmDelay, let event = pending {
                 pending = nil
@@ -331,7 +398,9 @@ struct DetectorCore: Sendable {
             }
         }
 
-        let ratio2 = envEnergy / floor
+        let wideRatio = envEnergy / floor
+        let upperRatio = upperEnergy / upperFloor
+        let ratio2 = max(wideRatio, upperRatio)
         let atRest = state != .active && !warming
         if var c = candidate {
             if !atRest {
@@ -345,6 +414,8 @@ struct DetectorCore: Sendable {
                 }
                 c.axisEnergy += band * band
                 c.peakEnvelope = max(c.peakEnvelope, envEnergy)
+                c.peakRatio = max(c.peakRatio, wideRatio)
+                c.peakUpperRatio = max(c.peakUpperRatio, upperRatio)
                 c.peakKnock = max(c.peakKnock, knockEnergy)
                 c.peakVector = max(c.peakVector, e)
                 let releaseRatio2 = Tuning.releaseRatio * Tuning.releaseRatio
@@ -365,8 +436,11 @@ struct DetectorCore: Sendable {
             if ratio2 < onset2 {
                 lastQuiet = t
             } else if ratio2 >= triggerRatio * triggerRatio {
-                var c = Candidate(onset: lastQuiet, lastLoud: t, floorEnergy: floor)
+                var c = Candidate(
+                    onset: lastQuiet, lastLoud: t, floorEnergy: floor, tremorIndex: floor / upperFloor)
                 c.peakEnvelope = envEnergy
+                c.peakRatio = wideRatio
+                c.peakUpperRatio = upperRatio
                 c.peakKnock = knockEnergy
                 c.peakVector = e
                 candidate = c
@@ -403,11 +477,21 @@ struct DetectorCore: Sendable {
         let end = c.lastLoud
         let duration = end - c.onset
         lastQuiet = t
-        guard duration >= Tuning.minDuration, duration <= Tuning.maxDuration else { return }
+        var record = CandidateRecord(
+            onset: c.onset, duration: duration, snr: max(c.peakRatio, c.peakUpperRatio).squareRoot(),
+            knockRatio: (c.peakKnock / c.peakEnvelope).squareRoot(), frequency: 0,
+            peakMg: c.peakVector.squareRoot() * 1000, verdict: "")
+        record.tremorIndex = c.tremorIndex
+        defer { candidateLog?.append(record) }
+        guard duration >= Tuning.minDuration, duration <= Tuning.maxDuration else {
+            record.verdict = "duration"
+            return
+        }
         // Knock: broadband, so the high band carries as much as the twitch band.
         let knock2 = Tuning.knockRatio * Tuning.knockRatio
         if c.peakKnock > knock2 * c.peakEnvelope {
             lastMovement = t
+            record.verdict = "knock"
             return
         }
         var axisIndex = 0
@@ -419,9 +503,22 @@ struct DetectorCore: Sendable {
         } else if n == 1 {
             frequency = 1 / (2 * max(duration, 1 / rate))
         }
-        guard frequency >= Tuning.minFrequency, frequency <= Tuning.maxFrequency else { return }
-        let floorAmp = c.floorEnergy.squareRoot()
-        let snr = c.peakEnvelope.squareRoot() / floorAmp
+        record.frequency = frequency
+        guard frequency >= Tuning.minFrequency, frequency <= Tuning.maxFrequency else {
+            record.verdict = "frequency"
+            return
+        }
+        record.verdict = "twitch"
+        let snr = max(c.peakRatio, c.peakUpperRatio).squareRoot()
+        // Under tremor (the whole-band floor well above the upper band's), a slow candidate that
+        // stands out only in the whole band is most likely a tremor burst: ask for more.
+        if c.tremorIndex > Tuning.tremorIndex, frequency < Tuning.tremorMaxFrequency,
+            c.peakUpperRatio < triggerRatio * triggerRatio,
+            c.peakRatio < Tuning.tremorTriggerFactor * Tuning.tremorTriggerFactor * triggerRatio * triggerRatio
+        {
+            record.verdict = "tremor"
+            return
+        }
         // Confidence: how far above threshold, on a log scale, saturating at 4x the threshold.
         let margin = log(snr / triggerRatio) / log(4.0)
         let confidence = min(max(0.5 + 0.5 * margin, 0), 1)

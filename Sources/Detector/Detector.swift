@@ -208,7 +208,7 @@ enum Tuning {
     static let onsetRatio = 2.0
     /// Accepted candidate durations, s.
     static let minDuration = 0.025
-    static let maxDuration = 0.8
+    static let maxDuration = 0.5
     /// Accepted dominant frequencies, Hz.
     static let minFrequency = 6.0
     static let maxFrequency = 45.0

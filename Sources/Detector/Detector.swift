@@ -193,8 +193,10 @@ enum Tuning {
     /// seconds, or above `movementOn * movementBurst` at once, makes the limb active. The delay
     /// keeps a large twitch, whose own slow component can reach the threshold briefly, from
     /// being taken for movement.
-    static let movementOn = 20.0
+    static let movementOn = 12.0
     static let movementPersist = 0.3
+    /// On a noisy sensor the movement threshold is at least this times the rest noise floor.
+    static let movementOverFloor = 1.0
     static let movementBurst = 3.0
     /// Time after the last movement before the limb is at rest again, s.
     static let activeHold = 1.5
@@ -235,6 +237,8 @@ struct DetectorCore: Sendable {
     private let movementAlpha: Double
     private var movementEnergy = 0.0
     private var movementSince = Double.infinity
+    /// The noise floor as it was when the limb was last at rest, mg.
+    private var restFloorMg = 0.0
 
     private var bandHP: Biquad
     private var bandLP: Biquad
@@ -370,10 +374,12 @@ struct DetectorCore: Sendable {
         let upperFloor = max(upperFloorEnergy, 1e-12)
 
         // Limb state.
-        if movementMg > Tuning.movementOn {
+        if state != .active { restFloorMg = floor.squareRoot() * 1000 }
+        let movementOn = max(Tuning.movementOn, Tuning.movementOverFloor * restFloorMg)
+        if movementMg > movementOn {
             movementSince = min(movementSince, t)
             if t - movementSince >= Tuning.movementPersist
-                || movementMg > Tuning.movementOn * Tuning.movementBurst
+                || movementMg > movementOn * Tuning.movementBurst
             {
                 lastMovement = t
             }

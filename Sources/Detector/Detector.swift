@@ -140,13 +140,7 @@ public struct TwitchDetector: Sendable {
     ) {
         let v = SIMD4<Double>(x, y, z, 0)
         guard x.isFinite, y.isFinite, z.isFinite else { return }
-        var r = resampler
-        var c = core
-        let feed = r.feed(time: time, value: v) { t, a in
-            c.step(time: t, a, emit)
-        }
-        resampler = r
-        core = c
+        let feed = resampler.feed(time: time, value: v, into: &core, emit)
         if case .restarted = feed {
             core.restart()
         }
@@ -216,6 +210,7 @@ enum Tuning {
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
     static let knockRatio = 0.5
+    static let knockExcess = 0.0
     /// A candidate is held this long after it ends before it is reported, s, in case the limb
     /// turns out to be starting a movement.
     static let confirmDelay = 0.5
@@ -264,6 +259,10 @@ struct DetectorCore: Sendable {
     private var lastQuiet = 0.0
     private var previousBand = SIMD4<Double>.zero
     private var candidate: Candidate?
+    /// Squared magnitude of the 9 Hz high-passed acceleration since the candidate triggered: a
+    /// fixed ring sized at init for the longest candidate, used to measure its sharpness.
+    private var shape: ContiguousArray<Double>
+    private var shapeCount = 0
     private var pending: TwitchEvent?
     private var pendingEnd = 0.0
 
@@ -278,6 +277,8 @@ struct DetectorCore: Sendable {
         var frequency: Double
         var peakMg: Double
         var tremorIndex = 0.0
+        var aboveHalf = 0.0
+        var knockExcess = 0.0
         var verdict: String
     }
 
@@ -314,6 +315,8 @@ struct DetectorCore: Sendable {
         upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
         knockHP = Biquad(.highPass, cutoff: min(Tuning.knockBand, 0.35 * rate), rate: rate)
         moveLP = Biquad(.lowPass, cutoff: Tuning.movementLowPass, rate: rate)
+        let capacity = Int(((Tuning.maxDuration + Tuning.mergeGap) * rate).rounded(.up)) + 2
+        shape = ContiguousArray(repeating: 0, count: capacity)
     }
 
     var noiseFloorMg: Double { floorEnergy.squareRoot() * 1000 }
@@ -343,7 +346,8 @@ struct DetectorCore: Sendable {
             previousBand = .zero
         }
         // Filters.
-        let band = bandLP.step(bandHP.step(a))
+        let hp = bandHP.step(a)
+        let band = bandLP.step(hp)
         let upper = upperHP.step(band)
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
@@ -419,6 +423,7 @@ struct DetectorCore: Sendable {
                     c.lastCrossing[i] = t
                 }
                 c.axisEnergy += band * band
+                recordShape((hp * hp).sum())
                 c.peakEnvelope = max(c.peakEnvelope, envEnergy)
                 c.peakRatio = max(c.peakRatio, wideRatio)
                 c.peakUpperRatio = max(c.peakUpperRatio, upperRatio)
@@ -450,11 +455,35 @@ struct DetectorCore: Sendable {
                 c.peakKnock = knockEnergy
                 c.peakVector = e
                 candidate = c
+                shapeCount = 0
+                recordShape((hp * hp).sum())
             }
         } else {
             lastQuiet = t
         }
         previousBand = band
+    }
+
+    @inline(__always)
+    private mutating func recordShape(_ m2: Double) {
+        let n = shape.count
+        shape.withUnsafeMutableBufferPointer { $0[shapeCount % n] = m2 }
+        shapeCount &+= 1
+    }
+
+    /// Time, in s, during which the high-passed magnitude stayed above half its peak. A knock
+    /// is one sharp spike (a few ms); a twitch swings through one to three full cycles.
+    private func sharpness() -> Double {
+        let n = min(shapeCount, shape.count)
+        guard n > 0 else { return 0 }
+        return shape.withUnsafeBufferPointer { buf in
+            var peak = 0.0
+            for i in 0..<n { peak = max(peak, buf[i]) }
+            let half = peak / 4
+            var above = 0
+            for i in 0..<n where buf[i] >= half { above += 1 }
+            return Double(above) / rate
+        }
     }
 
     private mutating func updateState(time t: Double, warming: Bool, _ emit: (DetectorOutput) -> Void) {
@@ -488,16 +517,10 @@ struct DetectorCore: Sendable {
             knockRatio: (c.peakKnock / c.peakEnvelope).squareRoot(), frequency: 0,
             peakMg: c.peakVector.squareRoot() * 1000, verdict: "")
         record.tremorIndex = c.tremorIndex
+        record.aboveHalf = sharpness()
         defer { candidateLog?.append(record) }
         guard duration >= Tuning.minDuration, duration <= Tuning.maxDuration else {
             record.verdict = "duration"
-            return
-        }
-        // Knock: broadband, so the high band carries as much as the twitch band.
-        let knock2 = Tuning.knockRatio * Tuning.knockRatio
-        if c.peakKnock > knock2 * c.peakEnvelope {
-            lastMovement = t
-            record.verdict = "knock"
             return
         }
         var axisIndex = 0
@@ -510,6 +533,17 @@ struct DetectorCore: Sendable {
             frequency = 1 / (2 * max(duration, 1 / rate))
         }
         record.frequency = frequency
+        // Knock: broadband, so the high band carries far more than an oscillation at the
+        // candidate's own frequency would put there.
+        let expected = knockHP.magnitude(at: frequency, rate: rate)
+            / max(bandHP.magnitude(at: frequency, rate: rate) * bandLP.magnitude(at: frequency, rate: rate), 1e-9)
+        let knockRatio = (c.peakKnock / c.peakEnvelope).squareRoot()
+        record.knockExcess = knockRatio / max(expected, 1e-9)
+        if knockRatio > Tuning.knockRatio + Tuning.knockExcess * expected {
+            lastMovement = t
+            record.verdict = "knock"
+            return
+        }
         guard frequency >= Tuning.minFrequency, frequency <= Tuning.maxFrequency else {
             record.verdict = "frequency"
             return

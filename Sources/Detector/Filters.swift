@@ -43,6 +43,21 @@ struct Biquad: Sendable {
         z1 = x * b1 - y * a1 + z2
     }
 
+    /// Gain of the filter at `frequency` Hz for a stream at `rate` Hz.
+    func magnitude(at frequency: Double, rate: Double) -> Double {
+        let w = 2 * Double.pi * frequency / rate
+        // H(z) at z = e^{jw}: (b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2).
+        let c1 = cos(w)
+        let s1 = -sin(w)
+        let c2 = cos(2 * w)
+        let s2 = -sin(2 * w)
+        let nr = b0 + b1 * c1 + b2 * c2
+        let ni = b1 * s1 + b2 * s2
+        let dr = 1 + a1 * c1 + a2 * c2
+        let di = a1 * s1 + a2 * s2
+        return ((nr * nr + ni * ni) / max(dr * dr + di * di, 1e-300)).squareRoot()
+    }
+
     @inline(__always)
     mutating func step(_ x: SIMD4<Double>) -> SIMD4<Double> {
         let y = x * b0 + z1

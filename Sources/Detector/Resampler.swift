@@ -40,10 +40,11 @@ struct Resampler: Sendable {
         case restarted
     }
 
-    /// Feeds one input sample; calls `deliver(time, value)` for every grid point it completes.
+    /// Feeds one input sample; steps `core` once for every grid point it completes.
     @inline(__always)
     mutating func feed(
-        time: Double, value: SIMD4<Double>, _ deliver: (Double, SIMD4<Double>) -> Void
+        time: Double, value: SIMD4<Double>, into core: inout DetectorCore,
+        _ emit: (DetectorOutput) -> Void
     ) -> Feed {
         guard time.isFinite, time > lastInputTime else { return .rejected }
         var result = Feed.accepted
@@ -73,7 +74,7 @@ struct Resampler: Sendable {
             prevValue = v
             gridOrigin = t
             gridIndex = 1
-            deliver(t, v)
+            core.step(time: t, v, emit)
             return result
         }
         let span = t - prevTime
@@ -82,7 +83,7 @@ struct Resampler: Sendable {
             var g = gridOrigin + Double(gridIndex) * period
             while g <= t {
                 let w = (g - prevTime) * inv
-                deliver(g, prevValue + (v - prevValue) * w)
+                core.step(time: g, prevValue + (v - prevValue) * w, emit)
                 gridIndex &+= 1
                 g = gridOrigin + Double(gridIndex) * period
             }

@@ -182,6 +182,8 @@ enum Tuning {
     /// Movement low-pass, Hz, gravity time constant, s, and RMS smoothing of the movement, s.
     static let movementLowPass = 1.5
     static let gravityTau = 1.5
+    /// Gravity time constant while the limb is active, s, so a new posture is learnt quickly.
+    static let activeGravityTau = 0.25
     static let movementTau = 0.2
     /// Movement above this (mg, RMS of the 0-1.5 Hz deviation from gravity) for `movementPersist`
     /// seconds, or above `movementOn * movementBurst` at once, makes the limb active. The delay
@@ -200,6 +202,8 @@ enum Tuning {
     /// A candidate ends when the envelope has been below this ratio for `mergeGap` s.
     static let releaseRatio = 2.0
     static let mergeGap = 0.07
+    /// Zero crossings count only between excursions beyond this many per-axis noise RMS.
+    static let crossingHysteresis = 1.5
     /// Onset: the last time the envelope was below this ratio before the trigger.
     static let onsetRatio = 2.0
     /// Accepted candidate durations, s.
@@ -230,6 +234,7 @@ struct DetectorCore: Sendable {
     private let warmFloorAlpha: Double
     private let gravityAlpha: Double
     private let movementAlpha: Double
+    private let activeGravityAlpha: Double
     private var movementEnergy = 0.0
     private var movementSince = Double.infinity
     /// The noise floor as it was when the limb was last at rest, mg.
@@ -250,6 +255,7 @@ struct DetectorCore: Sendable {
     /// Noise floor as a band energy (g^2), for the whole band and its upper part.
     private var floorEnergy = 0.0
     private var upperFloorEnergy = 0.0
+    private var knockFloorEnergy = 0.0
 
     private(set) var state: LimbState = .rest
     private var lastMovement = -Double.infinity
@@ -259,6 +265,8 @@ struct DetectorCore: Sendable {
     private var lastQuiet = 0.0
     private var previousBand = SIMD4<Double>.zero
     private var candidate: Candidate?
+    /// A candidate ran too long; no new one until the envelope is back near the floor.
+    private var sustained = false
     /// Squared magnitude of the 9 Hz high-passed acceleration since the candidate triggered: a
     /// fixed ring sized at init for the longest candidate, used to measure its sharpness.
     private var shape: ContiguousArray<Double>
@@ -287,6 +295,7 @@ struct DetectorCore: Sendable {
         var onset: Double
         var lastLoud: Double
         var floorEnergy: Double
+        var knockFloorEnergy = 0.0
         /// Whole-band floor over upper-band floor when the candidate opened.
         var tremorIndex: Double
         /// Peak envelope over floor (energies), in the whole band and in the upper band.
@@ -296,6 +305,8 @@ struct DetectorCore: Sendable {
         var peakKnock = 0.0
         var peakVector = 0.0
         var axisEnergy = SIMD4<Double>.zero
+        /// Per axis: +1 or -1 once the band signal has gone beyond the hysteresis, else 0.
+        var polarity = SIMD4<Double>.zero
         var crossings = SIMD4<Double>.zero
         var firstCrossing = SIMD4<Double>(repeating: -1)
         var lastCrossing = SIMD4<Double>.zero
@@ -310,6 +321,7 @@ struct DetectorCore: Sendable {
         warmFloorAlpha = onePoleAlpha(tau: Tuning.warmFloorTau, rate: rate)
         gravityAlpha = onePoleAlpha(tau: Tuning.gravityTau, rate: rate)
         movementAlpha = onePoleAlpha(tau: Tuning.movementTau, rate: rate)
+        activeGravityAlpha = onePoleAlpha(tau: Tuning.activeGravityTau, rate: rate)
         bandHP = Biquad(.highPass, cutoff: Tuning.bandLow, rate: rate)
         bandLP = Biquad(.lowPass, cutoff: Tuning.bandHigh, rate: rate)
         upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
@@ -351,7 +363,7 @@ struct DetectorCore: Sendable {
         let upper = upperHP.step(band)
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
-        gravity += (a - gravity) * gravityAlpha
+        gravity += (a - gravity) * (state == .active ? activeGravityAlpha : gravityAlpha)
         let e = (band * band).sum()
         let eh = (high * high).sum()
         let eu = (upper * upper).sum()
@@ -364,14 +376,17 @@ struct DetectorCore: Sendable {
 
         let warming = t - startTime < Tuning.warmup
         // Noise floor: clipped slow average, frozen inside a candidate.
-        if candidate == nil {
+        if candidate == nil, state != .active {
             if warming {
                 floorEnergy += (e - floorEnergy) * warmFloorAlpha
                 upperFloorEnergy += (eu - upperFloorEnergy) * warmFloorAlpha
+                knockFloorEnergy += (eh - knockFloorEnergy) * warmFloorAlpha
             } else {
                 floorEnergy += (min(e, Tuning.floorClip * floorEnergy) - floorEnergy) * floorAlpha
                 upperFloorEnergy +=
                     (min(eu, Tuning.floorClip * upperFloorEnergy) - upperFloorEnergy) * floorAlpha
+                knockFloorEnergy +=
+                    (min(eh, Tuning.floorClip * knockFloorEnergy) - knockFloorEnergy) * floorAlpha
             }
         }
         let floor = max(floorEnergy, 1e-12)
@@ -416,11 +431,18 @@ struct DetectorCore: Sendable {
             if !atRest {
                 candidate = nil
             } else {
-                let sign = band * previousBand
-                for i in 0..<3 where sign[i] < 0 {
-                    c.crossings[i] += 1
-                    if c.firstCrossing[i] < 0 { c.firstCrossing[i] = t }
-                    c.lastCrossing[i] = t
+                // Half-cycles, counted with hysteresis so noise near zero does not add any.
+                let h = Tuning.crossingHysteresis * (c.floorEnergy / 3).squareRoot()
+                for i in 0..<3 {
+                    let p: Double = band[i] > h ? 1 : (band[i] < -h ? -1 : 0)
+                    guard p != 0, p != c.polarity[i] else { continue }
+                    if c.polarity[i] != 0 {
+                        c.crossings[i] += 1
+                        c.lastCrossing[i] = t
+                    } else {
+                        c.firstCrossing[i] = t
+                    }
+                    c.polarity[i] = p
                 }
                 c.axisEnergy += band * band
                 recordShape((hp * hp).sum())
@@ -435,8 +457,10 @@ struct DetectorCore: Sendable {
                     candidate = nil
                     close(c, now: t, emit)
                 } else if t - c.onset > Tuning.maxDuration {
-                    // Sustained: vibration or tremor, not a twitch. Wait for quiet again.
+                    // Sustained: vibration or tremor, not a twitch. Wait for quiet again while
+                    // the floor catches up with it.
                     candidate = nil
+                    sustained = true
                     lastQuiet = t
                 } else {
                     candidate = c
@@ -446,9 +470,11 @@ struct DetectorCore: Sendable {
             let onset2 = Tuning.onsetRatio * Tuning.onsetRatio
             if ratio2 < onset2 {
                 lastQuiet = t
-            } else if ratio2 >= triggerRatio * triggerRatio {
+                sustained = false
+            } else if !sustained, ratio2 >= triggerRatio * triggerRatio {
                 var c = Candidate(
                     onset: lastQuiet, lastLoud: t, floorEnergy: floor, tremorIndex: floor / upperFloor)
+                c.knockFloorEnergy = knockFloorEnergy
                 c.peakEnvelope = envEnergy
                 c.peakRatio = wideRatio
                 c.peakUpperRatio = upperRatio
@@ -514,7 +540,7 @@ struct DetectorCore: Sendable {
         lastQuiet = t
         var record = CandidateRecord(
             onset: c.onset, duration: duration, snr: max(c.peakRatio, c.peakUpperRatio).squareRoot(),
-            knockRatio: (c.peakKnock / c.peakEnvelope).squareRoot(), frequency: 0,
+            knockRatio: 0, frequency: 0,
             peakMg: c.peakVector.squareRoot() * 1000, verdict: "")
         record.tremorIndex = c.tremorIndex
         record.aboveHalf = sharpness()
@@ -527,9 +553,11 @@ struct DetectorCore: Sendable {
         for i in 1..<3 where c.axisEnergy[i] > c.axisEnergy[axisIndex] { axisIndex = i }
         let n = c.crossings[axisIndex]
         var frequency = 0.0
-        if n >= 2 {
-            frequency = (n - 1) / (2 * (c.lastCrossing[axisIndex] - c.firstCrossing[axisIndex]))
-        } else if n == 1 {
+        if n >= 1 {
+            // From the first excursion beyond the hysteresis on one side to the last beyond it
+            // on either side: n half periods.
+            frequency = n / (2 * max(c.lastCrossing[axisIndex] - c.firstCrossing[axisIndex], 1 / rate))
+        } else {
             frequency = 1 / (2 * max(duration, 1 / rate))
         }
         record.frequency = frequency
@@ -537,8 +565,13 @@ struct DetectorCore: Sendable {
         // candidate's own frequency would put there.
         let expected = knockHP.magnitude(at: frequency, rate: rate)
             / max(bandHP.magnitude(at: frequency, rate: rate) * bandLP.magnitude(at: frequency, rate: rate), 1e-9)
-        let knockRatio = (c.peakKnock / c.peakEnvelope).squareRoot()
+        // Both peaks above their own noise floors, so noise in the knock band does not make a
+        // small twitch look like a knock.
+        let knockRatio =
+            (max(c.peakKnock - c.knockFloorEnergy, 0) / max(c.peakEnvelope - c.floorEnergy, 1e-12))
+            .squareRoot()
         record.knockExcess = knockRatio / max(expected, 1e-9)
+        record.knockRatio = knockRatio
         if knockRatio > Tuning.knockRatio + Tuning.knockExcess * expected {
             lastMovement = t
             record.verdict = "knock"
@@ -579,10 +612,10 @@ struct DetectorCore: Sendable {
 
     mutating func finish(_ emit: (DetectorOutput) -> Void) {
         if let c = candidate {
+            // Closed as if the input had gone quiet; one still loud at the end is judged on
+            // what was seen, and cannot pass as a twitch if it already ran too long.
             candidate = nil
-            var closed = c
-            closed.lastLoud = min(c.lastLoud, c.onset + Tuning.maxDuration)
-            close(closed, now: c.lastLoud, emit)
+            close(c, now: c.lastLoud + Tuning.mergeGap, emit)
         }
         if let event = pending {
             pending = nil

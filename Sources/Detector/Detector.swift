@@ -152,6 +152,12 @@ public struct TwitchDetector: Sendable {
     }
 }
 
+/// Squared length of the first three lanes (the axes; the fourth is padding).
+@inline(__always)
+func norm2(_ v: SIMD4<Double>) -> Double {
+    v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+}
+
 /// Tuning constants, all in physical units so they hold at any rate.
 enum Tuning {
     /// Target internal rate in Hz: inputs are box-averaged down to between this and twice it.
@@ -264,14 +270,20 @@ struct DetectorCore: Sendable {
 
     private var lastQuiet = 0.0
     private var previousBand = SIMD4<Double>.zero
-    private var candidate: Candidate?
+    private var candidate: Candidate? {
+        didSet { hasCandidate = candidate != nil }
+    }
+    private var hasCandidate = false
     /// A candidate ran too long; no new one until the envelope is back near the floor.
     private var sustained = false
     /// Squared magnitude of the 9 Hz high-passed acceleration since the candidate triggered: a
     /// fixed ring sized at init for the longest candidate, used to measure its sharpness.
     private var shape: ContiguousArray<Double>
     private var shapeCount = 0
-    private var pending: TwitchEvent?
+    private var pending: TwitchEvent? {
+        didSet { hasPending = pending != nil }
+    }
+    private var hasPending = false
     private var pendingEnd = 0.0
 
     /// Development aid: every closed candidate with its measurements and verdict, when enabled.
@@ -364,19 +376,19 @@ struct DetectorCore: Sendable {
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
         gravity += (a - gravity) * (state == .active ? activeGravityAlpha : gravityAlpha)
-        let e = (band * band).sum()
-        let eh = (high * high).sum()
-        let eu = (upper * upper).sum()
+        let e = norm2(band)
+        let eh = norm2(high)
+        let eu = norm2(upper)
         envEnergy += (e - envEnergy) * envAlpha
         upperEnergy += (eu - upperEnergy) * envAlpha
         knockEnergy += (eh - knockEnergy) * envAlpha
         let dev = (slow - gravity) * 1000
-        movementEnergy += ((dev * dev).sum() - movementEnergy) * movementAlpha
+        movementEnergy += (norm2(dev) - movementEnergy) * movementAlpha
         let movementMg = movementEnergy.squareRoot()
 
         let warming = t - startTime < Tuning.warmup
         // Noise floor: clipped slow average, frozen inside a candidate.
-        if candidate == nil, state != .active {
+        if !hasCandidate, state != .active {
             if warming {
                 floorEnergy += (e - floorEnergy) * warmFloorAlpha
                 upperFloorEnergy += (eu - upperFloorEnergy) * warmFloorAlpha
@@ -408,7 +420,7 @@ struct DetectorCore: Sendable {
         updateState(time: t, warming: warming, emit)
 
         // Pending twitch: reported once the limb has stayed at rest a little after it.
-        if pending != nil {
+        if hasPending {
             if state != .rest && state != .notWorn {
                 if let p = pending {
                     candidateLog?.append(
@@ -427,7 +439,7 @@ struct DetectorCore: Sendable {
         let upperRatio = upperEnergy / upperFloor
         let ratio2 = max(wideRatio, upperRatio)
         let atRest = state != .active && !warming
-        if var c = candidate {
+        if hasCandidate, var c = candidate {
             if !atRest {
                 candidate = nil
             } else {
@@ -445,7 +457,7 @@ struct DetectorCore: Sendable {
                     c.polarity[i] = p
                 }
                 c.axisEnergy += band * band
-                recordShape((hp * hp).sum())
+                recordShape(norm2(hp))
                 c.peakEnvelope = max(c.peakEnvelope, envEnergy)
                 c.peakRatio = max(c.peakRatio, wideRatio)
                 c.peakUpperRatio = max(c.peakUpperRatio, upperRatio)
@@ -482,7 +494,7 @@ struct DetectorCore: Sendable {
                 c.peakVector = e
                 candidate = c
                 shapeCount = 0
-                recordShape((hp * hp).sum())
+                recordShape(norm2(hp))
             }
         } else {
             lastQuiet = t
@@ -515,7 +527,7 @@ struct DetectorCore: Sendable {
     private mutating func updateState(time t: Double, warming: Bool, _ emit: (DetectorOutput) -> Void) {
         let moving = t - lastMovement < Tuning.activeHold
         let d = (gravity - stillReference) * 1000
-        if (d * d).sum() > Tuning.stillMg * Tuning.stillMg || moving {
+        if norm2(d) > Tuning.stillMg * Tuning.stillMg || moving {
             stillReference = gravity
             stillSince = t
         }

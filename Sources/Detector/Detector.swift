@@ -216,7 +216,7 @@ enum Tuning {
     static let minDuration = 0.025
     static let maxDuration = 0.5
     /// Accepted dominant frequencies, Hz.
-    static let minFrequency = 6.0
+    static let minFrequency = 4.0
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
     static let knockRatio = 0.5

@@ -137,6 +137,8 @@ public final class JournalWriter: Sendable {
     private static let overflowReserve = 4096
     /// Spooled entries a `send` delivers before its own (the rest is left to the retry thread).
     private static let drainPerSend = 64
+    /// Retry delay while journald is up but its socket queue is full.
+    private static let busyRetryMs: Int32 = 5
 
     /// Opens the socket and the spool (recovering entries an earlier run left undelivered).
     /// Throws when the spool directory cannot be used or no socket can be created.
@@ -173,7 +175,7 @@ public final class JournalWriter: Sendable {
                     interval.components.seconds * 1000 + interval.components.attoseconds
                         / 1_000_000_000_000_000))
             let thread = PeriodicThread(name: "twitchd-journal", intervalMs: ms) { [weak self] in
-                self?.backgroundTick()
+                self?.backgroundTick(intervalMs: ms) ?? ms
             }
             retryThread.withLock { $0 = thread }
         }
@@ -278,13 +280,17 @@ public final class JournalWriter: Sendable {
         case rejected
     }
 
-    private func backgroundTick() {
-        state.withLock { s in
-            guard !s.closed else { return }
+    /// Delivers some of the spool; returns when to come back: soon if journald is there but its
+    /// queue was full (a burst), after the configured interval otherwise.
+    private func backgroundTick(intervalMs: Int32) -> Int32 {
+        state.withLock { s -> Int32 in
+            guard !s.closed else { return intervalMs }
             if s.spool.pendingEntries > 0 || s.droppedUnreported > 0 {
                 drain(&s, limit: 256)
             }
             if configuration.fsync == .interval { s.spool.sync() }
+            let busy = s.stats.lastError == EAGAIN || s.stats.lastError == ENOBUFS
+            return s.spool.pendingEntries > 0 && busy ? min(intervalMs, Self.busyRetryMs) : intervalMs
         }
     }
 

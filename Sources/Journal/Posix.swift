@@ -223,8 +223,8 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(operation): \(errnoDescription(code))" }
 }
 
-/// A background thread that calls `tick` every `interval` until stopped; `stop()` wakes it at once
-/// and waits for it to finish.
+/// A background thread that calls `tick` after `intervalMs`, then after however many milliseconds
+/// `tick` returns, until stopped; `stop()` wakes it at once and waits for it to finish.
 final class PeriodicThread: @unchecked Sendable {
     // Safety: `thread` and `stopped` are only touched by start/stop, which the owner calls from
     // one place (init and close) under its own lock; the pipe fds are immutable after init.
@@ -238,7 +238,7 @@ final class PeriodicThread: @unchecked Sendable {
         init(_ run: @escaping () -> Void) { self.run = run }
     }
 
-    init?(name: String, intervalMs: Int32, tick: @escaping @Sendable () -> Void) {
+    init?(name: String, intervalMs: Int32, tick: @escaping @Sendable () -> Int32) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return nil }
         for fd in fds {
@@ -250,11 +250,12 @@ final class PeriodicThread: @unchecked Sendable {
         let readFD = fds[0]
         let body = Body {
             var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            var timeout = intervalMs
             while true {
-                let r = poll(&pfd, 1, intervalMs)
+                let r = poll(&pfd, 1, timeout)
                 if r > 0 { return }
                 if r < 0 && errno != EINTR { return }
-                if r == 0 { tick() }
+                if r == 0 { timeout = max(1, tick()) }
             }
         }
         let unmanaged = Unmanaged.passRetained(body)

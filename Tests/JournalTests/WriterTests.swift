@@ -57,7 +57,8 @@ struct WriterTests {
         defer { dir.remove() }
         let sock = try TestSocket(directory: dir.path)
         // A small send buffer makes a 256 KiB entry too large for one datagram (EMSGSIZE).
-        let writer = try JournalWriter(.init(socketPath: sock.path, retryInterval: nil, sendBufferSize: 64 * 1024))
+        let writer = try JournalWriter(
+            .init(socketPath: sock.path, retryInterval: nil, sendBufferSize: 64 * 1024))
         defer { writer.close() }
         var entry = JournalEntry(message: "big")
         var big = [UInt8](repeating: 0, count: 256 * 1024)
@@ -142,7 +143,8 @@ struct WriterTests {
         defer { dir.remove() }
         let path = dir.path + "/socket"
         do {
-            let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
+            let writer = try JournalWriter(
+                .init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
             for i in 0..<7 { writer.send(numbered(i)) }
             writer.close()
         }
@@ -152,7 +154,8 @@ struct WriterTests {
         #expect(writer.statistics.pendingEntries == 7)
         #expect(writer.deliverSpooled() == 0)
         #expect(sequenceNumbers(sock.receiveAll()) == Array(0..<7))
-        let size = (try? FileManager.default.attributesOfItem(atPath: dir.path + "/journal.spool")[.size]) as? Int
+        let size =
+            (try? FileManager.default.attributesOfItem(atPath: dir.path + "/journal.spool")[.size]) as? Int
         #expect(size == 0, "a drained spool is emptied")
     }
 
@@ -162,7 +165,8 @@ struct WriterTests {
         defer { dir.remove() }
         let path = dir.path + "/socket"
         do {
-            let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
+            let writer = try JournalWriter(
+                .init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
             for i in 0..<3 { writer.send(numbered(i)) }
             writer.close()
         }

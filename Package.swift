@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),
-        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus"]),
+        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C"]),
         .testTarget(
             name: "AccelerometersTests",
             dependencies: ["Accelerometers", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore"]),

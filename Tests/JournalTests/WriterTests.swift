@@ -18,7 +18,7 @@ func numbered(_ i: Int, padding: Int = 0) -> JournalEntry {
 func collect(_ sock: TestSocket, _ writer: JournalWriter) -> [TestSocket.Datagram] {
     var out: [TestSocket.Datagram] = []
     while true {
-        let batch = sock.receiveAll(quiet: 0.05)
+        let batch = sock.receiveAll(quiet: 0.01)
         out += batch
         let pending = writer.deliverSpooled()
         if batch.isEmpty && pending == 0 {

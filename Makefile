@@ -41,6 +41,7 @@ DOCDIR ?= $(PREFIX)/share/doc/twitchd
 UNITDIR ?= $(LIBDIR)/systemd/system
 SYSUSERSDIR ?= $(LIBDIR)/sysusers.d
 UDEVRULESDIR ?= $(LIBDIR)/udev/rules.d
+CATALOGDIR ?= $(LIBDIR)/systemd/catalog
 # Where the unit's ExecStart looks for the binary (verify-unit points it into a staging tree).
 UNIT_BINDIR ?= $(BINDIR)
 INSTALL ?= install
@@ -60,6 +61,7 @@ install:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/twitchd.service
 	$(INSTALL) -D -m 0644 systemd/twitchd.sysusers $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf
 	$(INSTALL) -D -m 0644 systemd/60-twitchd.rules $(DESTDIR)$(UDEVRULESDIR)/60-twitchd.rules
+	$(INSTALL) -D -m 0644 systemd/twitchd.catalog $(DESTDIR)$(CATALOGDIR)/twitchd.catalog
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)
 	for f in README.md docs/*.md systemd/twitchd-realtime.conf; do \
 	    [ -f "$$f" ] && $(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/ || true; done
@@ -74,9 +76,10 @@ install:
 	    udevadm control --reload && \
 	    udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio && \
 	    systemctl daemon-reload && \
+	    journalctl --update-catalog && \
 	    echo "installed; start with: systemctl enable --now twitchd"; \
 	else \
-	    echo "staged in '$(DESTDIR)' (no systemd running here): on the target run systemd-sysusers, udevadm control --reload, systemctl daemon-reload"; \
+	    echo "staged in '$(DESTDIR)' (no systemd running here): on the target run systemd-sysusers, udevadm control --reload, systemctl daemon-reload, journalctl --update-catalog"; \
 	fi
 
 # Leaves the configuration ($(SYSCONFDIR)/twitchd), the spool (/var/lib/twitchd) and the
@@ -85,10 +88,11 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    systemctl disable --now twitchd.service 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(BINDIR)/twitchd $(DESTDIR)$(UNITDIR)/twitchd.service \
-	    $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf $(DESTDIR)$(UDEVRULESDIR)/60-twitchd.rules
+	    $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf $(DESTDIR)$(UDEVRULESDIR)/60-twitchd.rules \
+	    $(DESTDIR)$(CATALOGDIR)/twitchd.catalog
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	    systemctl daemon-reload; udevadm control --reload; fi
+	    systemctl daemon-reload; udevadm control --reload; journalctl --update-catalog; fi
 	@echo "left in place: $(SYSCONFDIR)/twitchd/, /var/lib/twitchd/, user twitchd"
 
 # Checks the unit: systemd-analyze verify on a staged install (verify needs ExecStart's binary to

@@ -136,7 +136,9 @@ public final class JournalWriter: Sendable {
     /// Space kept free in the spool for the overflow notice.
     private static let overflowReserve = 4096
     /// Spooled entries a `send` delivers before its own (the rest is left to the retry thread).
-    private static let drainPerSend = 64
+    private static let drainPerSend = 16
+    /// Spooled entries the retry thread delivers per turn of the lock.
+    private static let drainPerTick = 32
     /// Retry delay while journald is up but its socket queue is full.
     private static let busyRetryMs: Int32 = 5
 
@@ -283,15 +285,30 @@ public final class JournalWriter: Sendable {
     /// Delivers some of the spool; returns when to come back: soon if journald is there but its
     /// queue was full (a burst), after the configured interval otherwise.
     private func backgroundTick(intervalMs: Int32) -> Int32 {
-        state.withLock { s -> Int32 in
-            guard !s.closed else { return intervalMs }
-            if s.spool.pendingEntries > 0 || s.droppedUnreported > 0 {
-                drain(&s, limit: 256)
+        // Deliver in small batches, releasing the lock in between so that senders never wait
+        // behind a long drain.
+        var next = intervalMs
+        while true {
+            let more = state.withLock { s -> Bool in
+                guard !s.closed else { return false }
+                guard s.spool.pendingEntries > 0 || s.droppedUnreported > 0 else { return false }
+                let before = s.spool.pendingEntries
+                drain(&s, limit: Self.drainPerTick)
+                let busy = s.stats.lastError == EAGAIN || s.stats.lastError == ENOBUFS
+                if s.spool.pendingEntries > 0 && busy { next = min(intervalMs, Self.busyRetryMs) }
+                return s.spool.pendingEntries > 0 && s.spool.pendingEntries < before
             }
-            if configuration.fsync == .interval { s.spool.sync() }
-            let busy = s.stats.lastError == EAGAIN || s.stats.lastError == ENOBUFS
-            return s.spool.pendingEntries > 0 && busy ? min(intervalMs, Self.busyRetryMs) : intervalMs
+            if !more { break }
         }
+        // fdatasync can take long on an SD card: do it on duplicated descriptors, outside the lock.
+        if configuration.fsync == .interval {
+            let fds = state.withLock { s -> [Int32] in s.closed ? [] : s.spool.takeDescriptorsToSync() }
+            for fd in fds {
+                _ = fdatasync(fd)
+                closeFD(fd)
+            }
+        }
+        return next
     }
 
     /// Delivers up to `limit` spooled entries, oldest first, stopping at the first failure; then,

@@ -25,6 +25,9 @@ protocol Spool: AnyObject {
     func removeFirst()
     /// Makes appended data durable (fdatasync) when there is something to sync.
     func sync()
+    /// For syncing without holding the writer's lock: duplicates of the descriptors that need an
+    /// fdatasync (the caller syncs and closes them), or none if nothing changed since last time.
+    func takeDescriptorsToSync() -> [Int32]
     /// Bytes the spool occupies (for the size limit); can exceed `pendingBytes` until compacted.
     var storageBytes: Int { get }
     /// Drops the space of delivered entries.
@@ -61,6 +64,7 @@ final class MemorySpool: Spool {
     }
 
     func sync() {}
+    func takeDescriptorsToSync() -> [Int32] { [] }
     var storageBytes: Int { pendingBytes }
     func compact() {}
     func closeFiles() {}
@@ -246,6 +250,12 @@ final class FileSpool: Spool {
         dirty = false
         _ = fdatasync(fd)
         _ = fdatasync(positionFD)
+    }
+
+    func takeDescriptorsToSync() -> [Int32] {
+        guard dirty else { return [] }
+        dirty = false
+        return [dup(fd), dup(positionFD)].filter { $0 >= 0 }
     }
 
     func closeFiles() {

@@ -255,3 +255,17 @@ struct JournaldTests {
         #expect(writer.statistics.dropped == 0)
     }
 }
+
+@Suite("Real journald availability")
+struct JournaldAvailabilityTests {
+    /// In CI (`CI` set, as CI systems do) or with `TWITCHD_REQUIRE_JOURNALD=1`, the end-to-end
+    /// journald tests must run: a skip there would hide a broken setup, so it fails instead.
+    @Test("where journald is required, it is available")
+    func requiredWhereExpected() {
+        let required =
+            getenv("CI") != nil || getenv("TWITCHD_REQUIRE_JOURNALD").map { String(cString: $0) } == "1"
+        if required, let reason = JournaldNamespace.unavailableReason {
+            Issue.record("the real-journald tests cannot run here but are required: \(reason)")
+        }
+    }
+}

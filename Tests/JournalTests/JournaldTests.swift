@@ -5,6 +5,7 @@
 
 import Foundation
 import Glibc
+import Logging
 import Testing
 import TwitchCore
 
@@ -253,6 +254,31 @@ struct JournaldTests {
         #expect(received == received.sorted())
         #expect(writer.statistics.deliveredFromSpool >= 30)
         #expect(writer.statistics.dropped == 0)
+    }
+
+    @Test("the daemon's own log reaches journald with priority, code location and metadata fields")
+    func logHandler() throws {
+        let ns = JournaldNamespace("twjlog")
+        defer { ns.destroy() }
+        try ns.start()
+        let identifier = "twitchd-log-\(getpid())"
+        let writer = try JournalWriter(.init(socketPath: ns.socketPath, retryInterval: .milliseconds(100)))
+        defer { writer.close() }
+        var logger = Logger(label: "twitchd.test") {
+            JournalLogHandler(label: $0, writer: writer, identifier: identifier, level: .debug)
+        }
+        logger[metadataKey: "sensor"] = "i2c-1/0x53"
+        logger.error("bus error, retrying", metadata: ["errno": "EREMOTEIO"])
+        logger.debug("detail")
+        let got = try ns.waitForEntries(identifier: identifier, count: 2)
+        try #require(got.count == 2)
+        #expect(jsonText(got[0]["MESSAGE"]) == "bus error, retrying")
+        #expect(jsonText(got[0]["PRIORITY"]) == "3")
+        #expect(jsonText(got[0]["SENSOR"]) == "i2c-1/0x53")
+        #expect(jsonText(got[0]["ERRNO"]) == "EREMOTEIO")
+        #expect(jsonText(got[0]["LOGGER"]) == "twitchd.test")
+        #expect(jsonText(got[0]["CODE_FILE"])?.hasSuffix("JournaldTests.swift") == true)
+        #expect(jsonText(got[1]["PRIORITY"]) == "7")
     }
 }
 

@@ -56,6 +56,8 @@ public final class JournalWriter: Sendable {
         /// `SYSLOG_IDENTIFIER` of the writer's own entries (spool overflow notices).
         public var identifier: String
 
+        /// Defaults: the system journal, an in-memory spool of 8 MiB, fsync by the retry thread,
+        /// retry every second, the kernel's send buffer, identifier `twitchd`.
         public init(
             socketPath: String = JournalWriter.defaultSocketPath, spoolDirectory: String? = nil,
             spoolLimitBytes: Int = 8 << 20, fsync: FsyncPolicy = .interval,

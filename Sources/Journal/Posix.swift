@@ -215,11 +215,13 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What was being done, e.g. `open /var/lib/twitchd/journal.spool`.
     public var operation: String
 
+    /// An error `code` (errno) from `operation`.
     public init(_ code: Int32, _ operation: String) {
         self.code = code
         self.operation = operation
     }
 
+    /// E.g. `open /var/lib/twitchd/journal.spool: EACCES (Permission denied)`.
     public var description: String { "\(operation): \(errnoDescription(code))" }
 }
 

@@ -100,6 +100,15 @@ final class FileSpool: Spool {
             close(fd)
             throw SystemError(e, "open \(posPath)")
         }
+        // One writer per spool: a second twitchd on the same state directory would interleave
+        // records.
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            close(fd)
+            close(positionFD)
+            throw SystemError(
+                e, "lock \(path) (is another twitchd using the state directory \(directory)?)")
+        }
         try recover()
     }
 
@@ -222,6 +231,7 @@ final class FileSpool: Spool {
         let tmp = path + ".new"
         let newFD = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard newFD >= 0 else { return }
+        _ = flock(newFD, LOCK_EX | LOCK_NB)
         guard writeAll(newFD, rest[...]) == nil, fdatasync(newFD) == 0 else {
             close(newFD)
             unlink(tmp)

@@ -225,6 +225,54 @@ struct WriterTests {
         #expect(sequenceNumbers(sock.receiveAll()) == Array(0...5))
     }
 
+    @Test("delivered space at the head of the spool file is reclaimed, order kept")
+    func compaction() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = dir.path + "/socket"
+        let limit = 8192
+        let writer = try JournalWriter(
+            .init(socketPath: path, spoolDirectory: dir.path, spoolLimitBytes: limit, retryInterval: nil))
+        defer { writer.close() }
+        for i in 0..<18 { #expect(writer.send(numbered(i, padding: 100)) == .spooled) }
+        // journald appears but is slow: each round only its short queue is delivered, while new
+        // entries keep arriving. Without compaction the file would outgrow the limit.
+        let sock = try TestSocket(directory: dir.path)
+        var received: [Int] = []
+        var next = 18
+        for _ in 0..<5 {
+            received += sequenceNumbers(sock.receiveAll(quiet: 0.02))
+            let left = writer.deliverSpooled()
+            #expect(left > 0)
+            for _ in 0..<10 {
+                #expect(writer.send(numbered(next, padding: 100)) == .spooled)
+                next += 1
+            }
+        }
+        let size = try #require(
+            (try? FileManager.default.attributesOfItem(atPath: dir.path + "/journal.spool")[.size]) as? Int)
+        #expect(size <= limit, "the spool file was compacted (\(size) bytes)")
+        received += sequenceNumbers(collect(sock, writer))
+        #expect(received == Array(0..<next))
+        #expect(writer.statistics.dropped == 0)
+    }
+
+    @Test("two writers cannot share one spool directory")
+    func spoolLocked() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let first = try JournalWriter(
+            .init(socketPath: dir.path + "/socket", spoolDirectory: dir.path, retryInterval: nil))
+        #expect(throws: SystemError.self) {
+            _ = try JournalWriter(
+                .init(socketPath: dir.path + "/socket", spoolDirectory: dir.path, retryInterval: nil))
+        }
+        first.close()
+        let second = try JournalWriter(
+            .init(socketPath: dir.path + "/socket", spoolDirectory: dir.path, retryInterval: nil))
+        second.close()
+    }
+
     @Test("an unusable spool directory is an error naming the path")
     func badSpoolDirectory() {
         #expect(throws: SystemError.self) {

@@ -29,14 +29,20 @@ func errnoDescription(_ code: Int32) -> String {
     return text
 }
 
-/// Writes a line to standard error in one `write` (no buffering, safe from any thread).
+/// Writes a line to standard error in one call, safe from any thread. When stderr is a socket
+/// (under systemd it is a journal stream) the write never blocks: if journald is away and the
+/// stream is full, the line is dropped rather than stall the caller.
 func writeStderr(_ line: String) {
     var bytes = Array(line.utf8)
     if bytes.last != 0x0A { bytes.append(0x0A) }
     bytes.withUnsafeBytes { raw in
         var off = 0
+        var isSocket = true
         while off < raw.count {
-            let n = write(2, raw.baseAddress.map { $0 + off }, raw.count - off)
+            let p = raw.baseAddress.map { $0 + off }
+            var n = isSocket ? send(2, p, raw.count - off, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) : -1
+            if isSocket && n < 0 && errno == ENOTSOCK { isSocket = false }
+            if !isSocket { n = write(2, p, raw.count - off) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             off += n

@@ -220,7 +220,8 @@ enum Tuning {
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
     static let knockRatio = 0.5
-    static let knockExcess = 0.0
+    /// Half-cycles that make a candidate clearly ringing rather than a spike.
+    static let ringingHalfCycles = 6.0
     /// A candidate is held this long after it ends before it is reported, s, in case the limb
     /// turns out to be starting a movement.
     static let confirmDelay = 0.5
@@ -299,6 +300,7 @@ struct DetectorCore: Sendable {
         var tremorIndex = 0.0
         var aboveHalf = 0.0
         var knockExcess = 0.0
+        var halfCycles = 0.0
         var verdict: String
     }
 
@@ -573,6 +575,7 @@ struct DetectorCore: Sendable {
             frequency = 1 / (2 * max(duration, 1 / rate))
         }
         record.frequency = frequency
+        record.halfCycles = n
         // Knock: broadband, so the high band carries far more than an oscillation at the
         // candidate's own frequency would put there.
         let expected = knockHP.magnitude(at: frequency, rate: rate)
@@ -584,7 +587,10 @@ struct DetectorCore: Sendable {
             .squareRoot()
         record.knockExcess = knockRatio / max(expected, 1e-9)
         record.knockRatio = knockRatio
-        if knockRatio > Tuning.knockRatio + Tuning.knockExcess * expected {
+        // A clearly ringing candidate (several half-cycles) is allowed what its own frequency
+        // leaks into the knock band; that matters at low rates, where the bands are close.
+        let allowance = n >= Tuning.ringingHalfCycles ? expected : 0
+        if knockRatio > Tuning.knockRatio + allowance {
             lastMovement = t
             record.verdict = "knock"
             return

@@ -578,8 +578,11 @@ struct DetectorCore: Sendable {
         record.halfCycles = n
         // Knock: broadband, so the high band carries far more than an oscillation at the
         // candidate's own frequency would put there.
-        let expected = knockHP.magnitude(at: frequency, rate: rate)
-            / max(bandHP.magnitude(at: frequency, rate: rate) * bandLP.magnitude(at: frequency, rate: rate), 1e-9)
+        let expected =
+            knockHP.magnitude(at: frequency, rate: rate)
+            / max(
+                bandHP.magnitude(at: frequency, rate: rate) * bandLP.magnitude(at: frequency, rate: rate),
+                1e-9)
         // Both peaks above their own noise floors, so noise in the knock band does not make a
         // small twitch look like a knock.
         let knockRatio =
@@ -605,7 +608,8 @@ struct DetectorCore: Sendable {
         // stands out only in the whole band is most likely a tremor burst: ask for more.
         if c.tremorIndex > Tuning.tremorIndex, frequency < Tuning.tremorMaxFrequency,
             c.peakUpperRatio < triggerRatio * triggerRatio,
-            c.peakRatio < Tuning.tremorTriggerFactor * Tuning.tremorTriggerFactor * triggerRatio * triggerRatio
+            c.peakRatio < Tuning.tremorTriggerFactor * Tuning.tremorTriggerFactor * triggerRatio
+                * triggerRatio
         {
             record.verdict = "tremor"
             return

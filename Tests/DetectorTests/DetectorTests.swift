@@ -34,7 +34,9 @@ struct DetectorSyntheticTests {
             let synth = Synth(
                 rate: rate, duration: 8, noise: 0.0005 * (rate / 400).squareRoot(), jitter: 0.3,
                 seed: UInt64(rate),
-                components: [twitch(onset: 4.0, frequency: 15, peak: 0.020, direction: Vector3(x: 1, y: 0, z: 0))])
+                components: [
+                    twitch(onset: 4.0, frequency: 15, peak: 0.020, direction: Vector3(x: 1, y: 0, z: 0))
+                ])
             let (events, _, _) = try run(synth.samples(), rate: rate)
             #expect(events.count == 1, "\(rate) Hz: \(events.count) events")
             if let e = events.first {
@@ -97,7 +99,8 @@ struct DetectorSyntheticTests {
         synth.components = [
             { t in
                 guard t > 6, t < 8 else { return .zero }
-                return Vector3(x: 0.05 * sin(2 * Double.pi * 3 * t), y: 0.03 * sin(2 * Double.pi * 11 * t), z: 0)
+                return Vector3(
+                    x: 0.05 * sin(2 * Double.pi * 3 * t), y: 0.03 * sin(2 * Double.pi * 11 * t), z: 0)
             }
         ]
         let (events, states, _) = try run(synth.samples(), rate: 400)
@@ -195,7 +198,10 @@ struct DetectorSyntheticTests {
         }
         let synth = Synth(
             rate: 400, duration: 30,
-            components: [walk, twitch(onset: 15, frequency: 20, peak: 0.03), twitch(onset: 25, frequency: 20, peak: 0.03)]
+            components: [
+                walk, twitch(onset: 15, frequency: 20, peak: 0.03),
+                twitch(onset: 25, frequency: 20, peak: 0.03),
+            ]
         )
         let (events, states, detector) = try run(synth.samples(), rate: 400)
         #expect(states.map(\.state) == [.active, .rest], "\(states)")
@@ -207,7 +213,9 @@ struct DetectorSyntheticTests {
     func determinism() throws {
         let synth = Synth(
             rate: 1000, duration: 20, noise: 0.002, jitter: 0.2,
-            components: (0..<6).map { twitch(onset: 2.5 + 2.7 * Double($0), frequency: 12 + 3 * Double($0), peak: 0.02) })
+            components: (0..<6).map {
+                twitch(onset: 2.5 + 2.7 * Double($0), frequency: 12 + 3 * Double($0), peak: 0.02)
+            })
         let samples = synth.samples()
         let a = try run(samples, rate: 1000)
         let b = try run(samples, rate: 1000)
@@ -222,7 +230,8 @@ struct DetectorSyntheticTests {
             rate: 400, duration: 10, components: [twitch(onset: 5.0, frequency: 20, peak: 0.03)])
         let samples = synth.samples()
         let single = try run(samples, rate: 400).twitches
-        var detector = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: 400, location: "test"))
+        var detector = try TwitchDetector(
+            configuration: DetectorConfiguration(sampleRate: 400, location: "test"))
         var blocked: [TwitchEvent] = []
         var i = 0
         while i < samples.count {
@@ -262,10 +271,12 @@ struct DetectorSyntheticTests {
     @Test("sensitivity trades small twitches for false alarms")
     func sensitivity() throws {
         let low = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: 400, sensitivity: .low))
-        let high = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: 400, sensitivity: .high))
+        let high = try TwitchDetector(
+            configuration: DetectorConfiguration(sampleRate: 400, sensitivity: .high))
         #expect(low.threshold > high.threshold)
         let synth = Synth(
-            rate: 400, duration: 10, noise: 0.001, components: [twitch(onset: 5, frequency: 20, peak: 0.0035)])
+            rate: 400, duration: 10, noise: 0.001, components: [twitch(onset: 5, frequency: 20, peak: 0.0035)]
+        )
         #expect(try run(synth.samples(), rate: 400, sensitivity: Sensitivity(1)).twitches.count == 1)
         #expect(try run(synth.samples(), rate: 400, sensitivity: Sensitivity(0)).twitches.isEmpty)
         #expect(Sensitivity(parsing: "high") == .high)

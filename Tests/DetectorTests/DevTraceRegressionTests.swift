@@ -35,7 +35,8 @@ struct DevTraceRegressionTests {
             // Through the project's own reader, as `twitchd replay` does: times come out in
             // seconds after the first sample, the rate is measured from the timestamps.
             var reader = try TraceReader(path: folder.appendingPathComponent(truth.trace).path)
-            var detector = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: reader.sampleRate))
+            var detector = try TwitchDetector(
+                configuration: DetectorConfiguration(sampleRate: reader.sampleRate))
             var onsets: [Double] = []
             let sink: (DetectorOutput) -> Void = { if case .twitch(let e) = $0 { onsets.append(e.onset) } }
             while let s = try reader.next() { detector.process(s, sink) }

@@ -10,13 +10,17 @@ public import TwitchCore
 
 /// How eager the detector is. Higher finds smaller twitches and accepts more false alarms.
 ///
-/// The value sets the threshold a burst of 9-40 Hz energy must reach above the adaptive noise
-/// floor (see ``TwitchDetector/threshold``): 0 needs about 7.5 times the floor, the default 0.5
-/// about 5 times, 1 about 3 times. The default is chosen so that on quiet rest, pure sensor noise
-/// gives well under 3 false twitches per hour while twitches of about five times the in-band
-/// noise (the smallest a sensor can honestly resolve) are still found. Raising it finds smaller
-/// twitches near the noise floor at the price of more false alarms from noise, heartbeat and
-/// tremor bursts; lowering it keeps only large, clear twitches.
+/// The value sets how far the smoothed 9-40 Hz envelope must rise above the adaptive noise floor
+/// (see ``TwitchDetector/threshold``), geometrically from 6 times the floor at 0 to 1.8 times at
+/// 1; the default 0.5 needs about 3.3 times.
+///
+/// What the default trades: on the labelled development traces it finds about 92 % of the
+/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 97 %
+/// of its events real and about 2 false twitches per hour of rest, most of them on a real wrist
+/// recording whose small, sharp movements look like twitches. Raising it finds twitches nearer
+/// the noise floor at the price of more false alarms from noise bursts, tremor and small
+/// movements (at 0.6: recall 94 %, precision 94 %, about 8 per hour of rest); lowering it keeps
+/// only larger, clearer twitches (at 0.4: recall 87 %, precision 97 %).
 public struct Sensitivity: Sendable, Equatable {
     /// 0 (only large, clear twitches) ... 1 (anything that stands out of the noise).
     public var value: Double
@@ -70,24 +74,32 @@ public enum DetectorOutput: Sendable, Equatable {
 /// The streaming twitch detector. Pure computation: no I/O, no clocks, no allocation per sample.
 ///
 /// How it works, in order, for every sample:
-/// 1. Resampling: fast sensors are box-averaged down to an internal rate of 200-400 Hz (slower
-///    ones are kept as they are) and linearly interpolated onto a uniform grid, so irregular
-///    timestamps and any input rate give the same downstream processing.
-/// 2. Filters (per axis, cut-offs in Hz): a 9-40 Hz band for twitches; a high band (above
-///    ~70 Hz, or 0.35 of the internal rate) for the broadband signature of knocks; a 4 Hz
-///    low-pass against a 1 s gravity estimate for movement and posture shifts.
-/// 3. The noise floor: a slow (2 s) average of the band energy, clipped so single bursts barely
-///    move it, and frozen while a candidate twitch is open. It follows the sensor's own noise,
-///    slow drifts in it, sustained tremor and vibration.
-/// 4. The limb state: movement above 30 mg (voluntary movement, walking, posture shifts) or a
-///    knock makes the limb `active`; it returns to `rest` 1.5 s after the last movement. After
-///    15 minutes without any change of orientation or any twitch, the state is `notWorn`.
-/// 5. Candidates: the band envelope rising above ``threshold`` times the floor opens a
-///    candidate; it closes when the envelope has stayed below twice the floor for 70 ms, so the
-///    two discharges of a doublet make one twitch. A candidate becomes a twitch only if the limb
-///    was at rest throughout and shortly after, it lasted 25-800 ms (sustained vibration and
-///    tremor last longer), its high-band share is not that of a knock, and its dominant
-///    frequency is within 6-45 Hz.
+/// 1. Resampling: fast sensors are box-averaged in blocks of `floor(rate / 200)` samples (an
+///    internal rate of 200-400 Hz; sensors under 400 Hz are kept at their own rate) and linearly
+///    interpolated onto a uniform grid, so irregular timestamps (phone logging jitter, dropped
+///    samples) and any input rate give the same downstream processing. A gap longer than
+///    0.25 s restarts the filters.
+/// 2. Filters (per axis, cut-offs in Hz, computed from the internal rate): a 9-40 Hz band for
+///    twitches and its 15-40 Hz upper part, which tremor does not reach; a high band (above
+///    70 Hz, or 0.35 of the internal rate) for the broadband signature of knocks; a 1.5 Hz
+///    low-pass against a 1.5 s gravity estimate for movement and posture shifts.
+/// 3. Noise floors, one per band: a slow (2 s) average of the band energy, each sample clipped
+///    at 9 times the floor so single bursts barely move it, held while a candidate is open and
+///    while the limb is active. They follow the sensor's own noise, slow drifts in it, and
+///    sustained tremor or vibration.
+/// 4. The limb state: 0-1.5 Hz movement above 12 mg RMS (or the rest noise floor, on a noisy
+///    sensor) for 0.3 s, or a knock, makes the limb `active` (voluntary movement, walking,
+///    posture shifts); it is at `rest` again 1.5 s after the last movement. After 15 minutes
+///    without any change of orientation or any twitch, it is `notWorn` (reported only: the
+///    detector keeps looking, and a twitch brings it back to `rest`).
+/// 5. Candidates: the envelope of either band rising above ``threshold`` times its floor opens
+///    a candidate, with its onset where the envelope last left twice the floor; it closes when
+///    the envelope has stayed under twice the floor for 70 ms, so the discharges of a doublet
+///    30-40 ms apart make one twitch. A candidate becomes a twitch only if the limb stayed at
+///    rest through it and for 0.5 s after, it lasted 25-500 ms (sustained vibration and tremor
+///    bursts last longer), its high-band share is not that of a knock, its dominant frequency
+///    (half-cycles counted with hysteresis on the dominant axis) is within 4-45 Hz, and, under
+///    tremor, a slow candidate stands well out of the tremor.
 public struct TwitchDetector: Sendable {
     public let configuration: DetectorConfiguration
     /// The limb state as of the last sample processed.

@@ -194,7 +194,7 @@ enum Tuning {
     /// Noise-floor time constant during warm-up, s.
     static let warmFloorTau = 0.2
     /// Warm-up after a (re)start, s: no detection while the filters and floor settle.
-    static let warmup = 1.5
+    static let warmup = 0.5
     /// A sample's band energy enters the floor clipped at this many times the floor.
     static let floorClip = 9.0
     /// Movement low-pass, Hz, gravity time constant, s, and RMS smoothing of the movement, s.

@@ -220,6 +220,10 @@ enum Tuning {
     /// A candidate ends when the envelope has been below this ratio for `mergeGap` s.
     static let releaseRatio = 2.0
     static let mergeGap = 0.07
+    /// ... or below this fraction of its own peak envelope (in energy: a quarter in amplitude).
+    static let releaseOfPeak2 = 1.0 / 16
+    /// How long the tail of a large candidate keeps a new one from starting in it, s.
+    static let tailWindow = 0.3
     /// Zero crossings count only between excursions beyond this many per-axis noise RMS.
     static let crossingHysteresis = 1.5
     /// Onset: the last time the envelope was below this ratio before the trigger.
@@ -289,6 +293,10 @@ struct DetectorCore: Sendable {
     private var hasCandidate = false
     /// A candidate ran too long; no new one until the envelope is back near the floor.
     private var sustained = false
+    /// The ringing tail of the last candidate: for `tailWindow` after it closed, a new one must
+    /// rise above the level at which the last one was let go.
+    private var tailStart = -Double.infinity
+    private var tailLevel = 0.0
     /// Squared magnitude of the 9 Hz high-passed acceleration since the candidate triggered: a
     /// fixed ring sized at init for the longest candidate, used to measure its sharpness.
     private var shape: ContiguousArray<Double>
@@ -477,8 +485,12 @@ struct DetectorCore: Sendable {
                 c.peakUpperRatio = max(c.peakUpperRatio, upperRatio)
                 c.peakKnock = max(c.peakKnock, knockEnergy)
                 c.peakVector = max(c.peakVector, e)
-                let releaseRatio2 = Tuning.releaseRatio * Tuning.releaseRatio
-                if ratio2 >= releaseRatio2 { c.lastLoud = t }
+                // Loud while above twice the floor and above a quarter of the candidate's own
+                // peak: a large twitch ends when its ringing has died down relative to itself,
+                // not only when it is back in the noise.
+                let release = max(
+                    Tuning.releaseRatio * Tuning.releaseRatio, Tuning.releaseOfPeak2 * peakRatio(c))
+                if ratio2 >= release { c.lastLoud = t }
                 if t - c.lastLoud >= Tuning.mergeGap {
                     candidate = nil
                     close(c, now: t, emit)
@@ -487,6 +499,12 @@ struct DetectorCore: Sendable {
                     // the floor catches up with it.
                     candidate = nil
                     sustained = true
+                    candidateLog?.append(
+                        CandidateRecord(
+                            onset: c.onset, duration: t - c.onset,
+                            snr: max(c.peakRatio, c.peakUpperRatio).squareRoot(),
+                            knockRatio: 0, frequency: 0, peakMg: c.peakVector.squareRoot() * 1000,
+                            verdict: "sustained"))
                     lastQuiet = t
                 } else {
                     candidate = c
@@ -497,7 +515,9 @@ struct DetectorCore: Sendable {
             if ratio2 < onset2 {
                 lastQuiet = t
                 sustained = false
-            } else if !sustained, ratio2 >= triggerRatio * triggerRatio {
+            } else if !sustained, ratio2 >= triggerRatio * triggerRatio,
+                t - tailStart >= Tuning.tailWindow || ratio2 >= tailLevel
+            {
                 var c = Candidate(
                     onset: lastQuiet, lastLoud: t, floorEnergy: floor, tremorIndex: floor / upperFloor)
                 c.knockFloorEnergy = knockFloorEnergy
@@ -515,6 +535,9 @@ struct DetectorCore: Sendable {
         }
         previousBand = band
     }
+
+    @inline(__always)
+    private func peakRatio(_ c: Candidate) -> Double { max(c.peakRatio, c.peakUpperRatio) }
 
     @inline(__always)
     private mutating func recordShape(_ m2: Double) {
@@ -564,6 +587,8 @@ struct DetectorCore: Sendable {
         let end = c.lastLoud
         let duration = end - c.onset
         lastQuiet = t
+        tailStart = t
+        tailLevel = Tuning.releaseOfPeak2 * peakRatio(c)
         var record = CandidateRecord(
             onset: c.onset, duration: duration, snr: max(c.peakRatio, c.peakUpperRatio).squareRoot(),
             knockRatio: 0, frequency: 0,

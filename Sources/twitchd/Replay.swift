@@ -435,8 +435,9 @@ final class Progress {
         guard now - last > .milliseconds(250), now - began > .seconds(1) else { return }
         last = now
         shown = true
-        let elapsed = Double((now - began).components.seconds) + 1e-9
-        let rate = Double(samples) / max(elapsed, 1)
+        let d = (now - began).components
+        let elapsed = Double(d.seconds) + Double(d.attoseconds) * 1e-18
+        let rate = Double(samples) / max(elapsed, 1e-3)
         FileHandle.standardError.write(
             Data(
                 "\r\u{1B}[K\(path): \(span(traceSeconds)) of trace read (\(fixed(rate / 1e6, 1)) M samples/s)"

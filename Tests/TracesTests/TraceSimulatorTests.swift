@@ -47,6 +47,7 @@ struct TraceSimulatorTests {
         c.twitchesPerMinute = 10
         c.episodesPerHour = 60
         c.vehicle = true
+        c.offBody = true
         let (sim, samples) = try run(c)
         let l = sim.labels
         #expect(!l.twitches.isEmpty)
@@ -70,7 +71,8 @@ struct TraceSimulatorTests {
         }
         #expect(zip(l.twitches, l.twitches.dropFirst()).allSatisfy { $0.onset < $1.onset })
         let kinds = Set(l.segments.map(\.kind))
-        #expect(kinds.isSuperset(of: ["rest", "movement", "posture"]))
+        #expect(
+            kinds.isSuperset(of: ["rest", "movement", "posture", "walking", "knock", "vehicle", "not-worn"]))
         // Rate: about 10 per minute of rest (bursty, so loosely).
         let perMinute = Double(l.twitches.count) / (l.restSeconds / 60)
         #expect(perMinute > 4 && perMinute < 20, "\(perMinute) per minute")

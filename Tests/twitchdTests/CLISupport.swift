@@ -26,8 +26,8 @@ func twitchdBinary() -> URL? {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
 
-/// Runs twitchd with `arguments`, capturing both streams (stdin is /dev/null).
-func twitchd(_ arguments: [String]) throws -> Run {
+/// Runs twitchd with `arguments`, capturing both streams, with standard input from the file `stdin`.
+func twitchd(_ arguments: [String], stdin: String = "/dev/null") throws -> Run {
     guard let binary = twitchdBinary() else {
         throw CLIError("the twitchd executable was not found beside the tests; run `swift build` first")
     }
@@ -38,7 +38,7 @@ func twitchd(_ arguments: [String]) throws -> Run {
     let err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+    p.standardInput = FileHandle(forReadingAtPath: stdin)
     try p.run()
     // Read both pipes concurrently so a large output cannot block the child.
     let errData = LockedData()

@@ -131,6 +131,14 @@ struct ReplaySimulateTests {
         #expect(r.stdout.contains("200.0 Hz"))
     }
 
+    @Test func replayReadsStandardInput() throws {
+        let trace = try simulate("in.csv.gz")
+        let direct = try twitchd(["replay", "--format", "jsonl", trace])
+        let piped = try twitchd(["replay", "--format", "jsonl", "-"], stdin: trace)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout == direct.stdout)
+    }
+
     @Test func helpTeaches() throws {
         for command in ["replay", "simulate"] {
             let r = try twitchd([command, "--help"])

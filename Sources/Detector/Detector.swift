@@ -15,12 +15,13 @@ public import TwitchCore
 /// 1; the default 0.5 needs about 3.3 times.
 ///
 /// What the default trades: on the labelled development traces it finds about 92 % of the
-/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 97 %
-/// of its events real and about 2 false twitches per hour of rest, most of them on a real wrist
-/// recording whose small, sharp movements look like twitches. Raising it finds twitches nearer
-/// the noise floor at the price of more false alarms from noise bursts, tremor and small
-/// movements (at 0.6: recall 94 %, precision 94 %, about 8 per hour of rest); lowering it keeps
-/// only larger, clearer twitches (at 0.4: recall 87 %, precision 97 %).
+/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 99 %
+/// of its events real and under 1 false twitch per hour of rest; the false alarms that remain
+/// are on a real wrist recording, whose small, sharp movements look like twitches. Raising it
+/// finds twitches nearer the noise floor at the price of more false alarms from noise bursts,
+/// tremor and small movements, and the price rises steeply (at 0.6: recall 94 %, precision
+/// 96 %, about 7 false twitches per hour of rest); lowering it keeps only larger, clearer
+/// twitches (at 0.4: recall 87 %, precision 98 %).
 public struct Sensitivity: Sendable, Equatable {
     /// 0 (only large, clear twitches) ... 1 (anything that stands out of the noise).
     public var value: Double
@@ -95,11 +96,14 @@ public enum DetectorOutput: Sendable, Equatable {
 /// 5. Candidates: the envelope of either band rising above ``threshold`` times its floor opens
 ///    a candidate, with its onset where the envelope last left twice the floor; it closes when
 ///    the envelope has stayed under twice the floor for 70 ms, so the discharges of a doublet
-///    30-40 ms apart make one twitch. A candidate becomes a twitch only if the limb stayed at
-///    rest through it and for 0.5 s after, it lasted 25-500 ms (sustained vibration and tremor
+///    30-40 ms apart make one twitch (a large twitch also ends when its ringing falls to a
+///    quarter of its own peak). A candidate becomes a twitch only if the limb stayed at rest
+///    through it and for 0.5 s after, it lasted 25-500 ms (sustained vibration and tremor
 ///    bursts last longer), its high-band share is not that of a knock, its dominant frequency
-///    (half-cycles counted with hysteresis on the dominant axis) is within 4-45 Hz, and, under
-///    tremor, a slow candidate stands well out of the tremor.
+///    (half-cycles counted with hysteresis on the dominant axis) is within 4-45 Hz, under
+///    tremor a slow candidate stands well out of the tremor, and, when the limb made small
+///    movements in the last seconds (more than twice its quiet level, but under the movement
+///    threshold), it is half as loud again as the threshold asks.
 public struct TwitchDetector: Sendable {
     public let configuration: DetectorConfiguration
     /// The limb state as of the last sample processed.
@@ -238,6 +242,12 @@ enum Tuning {
     static let knockRatio = 0.5
     /// Half-cycles that make a candidate clearly ringing rather than a spike.
     static let ringingHalfCycles = 6.0
+    /// Unsettled limb: recent peak movement above `unsettledMg` and above
+    /// `unsettledOverBaseline` times the quiet baseline; candidates then need
+    /// `unsettledTriggerFactor` times the threshold.
+    static let unsettledMg = 5.0
+    static let unsettledOverBaseline = 2.0
+    static let unsettledTriggerFactor = 1.5
     /// A candidate is held this long after it ends before it is reported, s, in case the limb
     /// turns out to be starting a movement.
     static let confirmDelay = 0.5
@@ -262,6 +272,13 @@ struct DetectorCore: Sendable {
     private var movementSince = Double.infinity
     /// The noise floor as it was when the limb was last at rest, mg.
     private var restFloorMg = 0.0
+    /// Peak movement over the last few seconds (decaying), mg.
+    private var recentMovement = 0.0
+    private let recentDecay: Double
+    /// Typical movement reading at rest (sensor noise, breathing, pulse), mg.
+    private var movementBaseline = 0.0
+    private let baselineAlpha: Double
+    private let baselineDownAlpha: Double
 
     private var bandHP: Biquad
     private var bandLP: Biquad
@@ -321,6 +338,8 @@ struct DetectorCore: Sendable {
         var aboveHalf = 0.0
         var knockExcess = 0.0
         var halfCycles = 0.0
+        var recentMovement = 0.0
+        var movementBaseline = 0.0
         var verdict: String
     }
 
@@ -330,6 +349,8 @@ struct DetectorCore: Sendable {
         var lastLoud: Double
         var floorEnergy: Double
         var knockFloorEnergy = 0.0
+        var recentMovement = 0.0
+        var movementBaseline = 0.0
         /// Whole-band floor over upper-band floor when the candidate opened.
         var tremorIndex: Double
         /// Peak envelope over floor (energies), in the whole band and in the upper band.
@@ -356,6 +377,9 @@ struct DetectorCore: Sendable {
         gravityAlpha = onePoleAlpha(tau: Tuning.gravityTau, rate: rate)
         movementAlpha = onePoleAlpha(tau: Tuning.movementTau, rate: rate)
         activeGravityAlpha = onePoleAlpha(tau: Tuning.activeGravityTau, rate: rate)
+        recentDecay = 1 - onePoleAlpha(tau: 2.0, rate: rate)
+        baselineAlpha = onePoleAlpha(tau: 60.0, rate: rate)
+        baselineDownAlpha = onePoleAlpha(tau: 5.0, rate: rate)
         bandHP = Biquad(.highPass, cutoff: Tuning.bandLow, rate: rate)
         bandLP = Biquad(.lowPass, cutoff: Tuning.bandHigh, rate: rate)
         upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
@@ -407,8 +431,21 @@ struct DetectorCore: Sendable {
         let dev = (slow - gravity) * 1000
         movementEnergy += (norm2(dev) - movementEnergy) * movementAlpha
         let movementMg = movementEnergy.squareRoot()
+        recentMovement = max(movementMg, recentMovement * recentDecay)
 
         let warming = t - startTime < Tuning.warmup
+        if state != .active {
+            // A low-quantile tracker: falls quickly, rises slowly, so intermittent small
+            // movements do not pull it up.
+            if warming {
+                movementBaseline += (movementMg - movementBaseline) * warmFloorAlpha
+            } else if movementMg < movementBaseline {
+                movementBaseline += (movementMg - movementBaseline) * baselineDownAlpha
+            } else {
+                movementBaseline +=
+                    (min(movementMg, 2 * movementBaseline + 0.05) - movementBaseline) * baselineAlpha
+            }
+        }
         // Noise floor: clipped slow average, frozen inside a candidate.
         if !hasCandidate, state != .active {
             if warming {
@@ -521,6 +558,8 @@ struct DetectorCore: Sendable {
                 var c = Candidate(
                     onset: lastQuiet, lastLoud: t, floorEnergy: floor, tremorIndex: floor / upperFloor)
                 c.knockFloorEnergy = knockFloorEnergy
+                c.recentMovement = recentMovement
+                c.movementBaseline = movementBaseline
                 c.peakEnvelope = envEnergy
                 c.peakRatio = wideRatio
                 c.peakUpperRatio = upperRatio
@@ -594,6 +633,8 @@ struct DetectorCore: Sendable {
             knockRatio: 0, frequency: 0,
             peakMg: c.peakVector.squareRoot() * 1000, verdict: "")
         record.tremorIndex = c.tremorIndex
+        record.recentMovement = c.recentMovement
+        record.movementBaseline = c.movementBaseline
         record.aboveHalf = sharpness()
         defer { candidateLog?.append(record) }
         guard duration >= Tuning.minDuration, duration <= Tuning.maxDuration else {
@@ -649,6 +690,15 @@ struct DetectorCore: Sendable {
                 * triggerRatio
         {
             record.verdict = "tremor"
+            return
+        }
+        // Unsettled: the limb moved in the last seconds clearly more than it does when quiet,
+        // without reaching the movement threshold (small adjustments of a hand or foot). Those
+        // make twitch-band energy of their own, so ask for more.
+        let unsettled =
+            c.recentMovement > max(Tuning.unsettledMg, Tuning.unsettledOverBaseline * c.movementBaseline)
+        if unsettled, snr < Tuning.unsettledTriggerFactor * triggerRatio {
+            record.verdict = "unsettled"
             return
         }
         // Confidence: how far above threshold, on a log scale, saturating at 4x the threshold.

@@ -248,6 +248,8 @@ enum Tuning {
     static let unsettledMg = 5.0
     static let unsettledOverBaseline = 2.0
     static let unsettledTriggerFactor = 1.5
+    /// Recent movement is remembered (2 s decay) clipped at this times the movement threshold.
+    static let unsettledClip = 3.0
     /// A candidate is held this long after it ends before it is reported, s, in case the limb
     /// turns out to be starting a movement.
     static let confirmDelay = 0.5
@@ -431,7 +433,10 @@ struct DetectorCore: Sendable {
         let dev = (slow - gravity) * 1000
         movementEnergy += (norm2(dev) - movementEnergy) * movementAlpha
         let movementMg = movementEnergy.squareRoot()
-        recentMovement = max(movementMg, recentMovement * recentDecay)
+        // Clipped at a few times the movement threshold: a limb that has just stopped walking
+        // is still settling for a few seconds, but not for as long as the walk was vigorous.
+        recentMovement = max(
+            min(movementMg, Tuning.unsettledClip * Tuning.movementOn), recentMovement * recentDecay)
 
         let warming = t - startTime < Tuning.warmup
         if state != .active {

@@ -240,6 +240,8 @@ enum Tuning {
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
     static let knockRatio = 0.5
+    /// Share of a candidate's energy in its two largest samples above which it is a spike.
+    static let spikeConcentration = 0.8
     /// Half-cycles that make a candidate clearly ringing rather than a spike.
     static let ringingHalfCycles = 6.0
     /// Unsettled limb: recent peak movement above `unsettledMg` and above
@@ -338,6 +340,7 @@ struct DetectorCore: Sendable {
         var peakMg: Double
         var tremorIndex = 0.0
         var aboveHalf = 0.0
+        var concentration = 0.0
         var knockExcess = 0.0
         var halfCycles = 0.0
         var recentMovement = 0.0
@@ -605,6 +608,29 @@ struct DetectorCore: Sendable {
         }
     }
 
+    /// Share of the candidate's high-passed energy in its two largest samples: near 1 for a
+    /// spike (a knock seen by a slow sensor), well under for an oscillation.
+    private func concentration() -> Double {
+        let n = min(shapeCount, shape.count)
+        guard n > 0 else { return 0 }
+        return shape.withUnsafeBufferPointer { buf in
+            var first = 0.0
+            var second = 0.0
+            var total = 0.0
+            for i in 0..<n {
+                let v = buf[i]
+                total += v
+                if v > first {
+                    second = first
+                    first = v
+                } else if v > second {
+                    second = v
+                }
+            }
+            return total > 0 ? (first + second) / total : 0
+        }
+    }
+
     private mutating func updateState(time t: Double, warming: Bool, _ emit: (DetectorOutput) -> Void) {
         let moving = t - lastMovement < Tuning.activeHold
         let d = (gravity - stillReference) * 1000
@@ -641,6 +667,7 @@ struct DetectorCore: Sendable {
         record.recentMovement = c.recentMovement
         record.movementBaseline = c.movementBaseline
         record.aboveHalf = sharpness()
+        record.concentration = concentration()
         defer { candidateLog?.append(record) }
         guard duration >= Tuning.minDuration, duration <= Tuning.maxDuration else {
             record.verdict = "duration"
@@ -676,7 +703,8 @@ struct DetectorCore: Sendable {
         // A clearly ringing candidate (several half-cycles) is allowed what its own frequency
         // leaks into the knock band; that matters at low rates, where the bands are close.
         let allowance = n >= Tuning.ringingHalfCycles ? expected : 0
-        if knockRatio > Tuning.knockRatio + allowance {
+        // A knock seen by a slow sensor is one or two samples: nearly all the energy in them.
+        if knockRatio > Tuning.knockRatio + allowance || record.concentration > Tuning.spikeConcentration {
             lastMovement = t
             record.verdict = "knock"
             return

@@ -87,6 +87,18 @@ struct DetectorSyntheticTests {
         #expect(events.isEmpty, "\(events)")
     }
 
+    @Test("a knock seen by a 100 Hz sensor (one or two samples) is not a twitch")
+    func knockAtLowRate() throws {
+        let spike: @Sendable (Double) -> Vector3 = { t in
+            let dt = t - 5.0
+            guard dt >= 0, dt < 0.015 else { return .zero }
+            return Vector3(x: -0.1, y: 0.02, z: -0.25)
+        }
+        let synth = Synth(rate: 100, duration: 10, noise: 0.0015, components: [spike])
+        let (events, _, _) = try run(synth.samples(), rate: 100)
+        #expect(events.isEmpty, "\(events)")
+    }
+
     @Test("a posture shift (gravity moving between axes) is not a twitch, and makes the limb active")
     func postureShift() throws {
         var synth = Synth(rate: 400, duration: 14)

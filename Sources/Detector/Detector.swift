@@ -226,6 +226,8 @@ enum Tuning {
     static let mergeGap = 0.07
     /// ... or below this fraction of its own peak envelope (in energy: a quarter in amplitude).
     static let releaseOfPeak2 = 1.0 / 16
+    /// The shape ring also keeps this much before a candidate's trigger, s.
+    static let shapeLead = 0.3
     /// How long the tail of a large candidate keeps a new one from starting in it, s.
     static let tailWindow = 0.3
     /// Zero crossings count only between excursions beyond this many per-axis noise RMS.
@@ -307,6 +309,9 @@ struct DetectorCore: Sendable {
     private var stillSince = 0.0
 
     private var lastQuiet = 0.0
+    private var lastQuietIndex = 0
+    /// Internal steps since the start; indexes the shape ring.
+    private var stepIndex = 0
     private var previousBand = SIMD4<Double>.zero
     private var candidate: Candidate? {
         didSet { hasCandidate = candidate != nil }
@@ -321,7 +326,6 @@ struct DetectorCore: Sendable {
     /// Squared magnitude of the 9 Hz high-passed acceleration since the candidate triggered: a
     /// fixed ring sized at init for the longest candidate, used to measure its sharpness.
     private var shape: ContiguousArray<Double>
-    private var shapeCount = 0
     private var pending: TwitchEvent? {
         didSet { hasPending = pending != nil }
     }
@@ -352,6 +356,8 @@ struct DetectorCore: Sendable {
     struct Candidate {
         var onset: Double
         var lastLoud: Double
+        var onsetIndex = 0
+        var lastLoudIndex = 0
         var floorEnergy: Double
         var knockFloorEnergy = 0.0
         var recentMovement = 0.0
@@ -390,7 +396,8 @@ struct DetectorCore: Sendable {
         upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
         knockHP = Biquad(.highPass, cutoff: min(Tuning.knockBand, 0.35 * rate), rate: rate)
         moveLP = Biquad(.lowPass, cutoff: Tuning.movementLowPass, rate: rate)
-        let capacity = Int(((Tuning.maxDuration + Tuning.mergeGap) * rate).rounded(.up)) + 2
+        let capacity =
+            Int(((Tuning.maxDuration + Tuning.mergeGap + Tuning.shapeLead) * rate).rounded(.up)) + 2
         shape = ContiguousArray(repeating: 0, count: capacity)
     }
 
@@ -418,11 +425,14 @@ struct DetectorCore: Sendable {
             stillReference = a
             stillSince = t
             lastQuiet = t
+            lastQuietIndex = stepIndex
             previousBand = .zero
         }
         // Filters.
         let hp = bandHP.step(a)
         let band = bandLP.step(hp)
+        stepIndex &+= 1
+        shape.withUnsafeMutableBufferPointer { $0[stepIndex % $0.count] = norm2(hp) }
         let upper = upperHP.step(band)
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
@@ -524,7 +534,6 @@ struct DetectorCore: Sendable {
                     c.polarity[i] = p
                 }
                 c.axisEnergy += band * band
-                recordShape(norm2(hp))
                 c.peakEnvelope = max(c.peakEnvelope, envEnergy)
                 c.peakRatio = max(c.peakRatio, wideRatio)
                 c.peakUpperRatio = max(c.peakUpperRatio, upperRatio)
@@ -535,7 +544,10 @@ struct DetectorCore: Sendable {
                 // not only when it is back in the noise.
                 let release = max(
                     Tuning.releaseRatio * Tuning.releaseRatio, Tuning.releaseOfPeak2 * peakRatio(c))
-                if ratio2 >= release { c.lastLoud = t }
+                if ratio2 >= release {
+                    c.lastLoud = t
+                    c.lastLoudIndex = stepIndex
+                }
                 if t - c.lastLoud >= Tuning.mergeGap {
                     candidate = nil
                     close(c, now: t, emit)
@@ -551,6 +563,7 @@ struct DetectorCore: Sendable {
                             knockRatio: 0, frequency: 0, peakMg: c.peakVector.squareRoot() * 1000,
                             verdict: "sustained"))
                     lastQuiet = t
+                    lastQuietIndex = stepIndex
                 } else {
                     candidate = c
                 }
@@ -559,12 +572,15 @@ struct DetectorCore: Sendable {
             let onset2 = Tuning.onsetRatio * Tuning.onsetRatio
             if ratio2 < onset2 {
                 lastQuiet = t
+                lastQuietIndex = stepIndex
                 sustained = false
             } else if !sustained, ratio2 >= triggerRatio * triggerRatio,
                 t - tailStart >= Tuning.tailWindow || ratio2 >= tailLevel
             {
                 var c = Candidate(
                     onset: lastQuiet, lastLoud: t, floorEnergy: floor, tremorIndex: floor / upperFloor)
+                c.onsetIndex = lastQuietIndex
+                c.lastLoudIndex = stepIndex
                 c.knockFloorEnergy = knockFloorEnergy
                 c.recentMovement = recentMovement
                 c.movementBaseline = movementBaseline
@@ -574,11 +590,10 @@ struct DetectorCore: Sendable {
                 c.peakKnock = knockEnergy
                 c.peakVector = e
                 candidate = c
-                shapeCount = 0
-                recordShape(norm2(hp))
             }
         } else {
             lastQuiet = t
+            lastQuietIndex = stepIndex
         }
         previousBand = band
     }
@@ -586,48 +601,41 @@ struct DetectorCore: Sendable {
     @inline(__always)
     private func peakRatio(_ c: Candidate) -> Double { max(c.peakRatio, c.peakUpperRatio) }
 
-    @inline(__always)
-    private mutating func recordShape(_ m2: Double) {
+    /// Measures of the high-passed magnitude over ring indices `first...last` (steps).
+    struct ShapeStats {
+        /// Largest squared magnitude: the twitch's peak without the band's low-pass, which
+        /// rounds off the first, largest swing.
+        var peak = 0.0
+        /// Share of the energy in the two largest samples: near 1 for a spike (a knock seen by a
+        /// slow sensor), well under for an oscillation.
+        var concentration = 0.0
+        /// Time, in s, spent above half the peak magnitude.
+        var aboveHalf = 0.0
+    }
+
+    private func shapeStats(first: Int, last: Int) -> ShapeStats {
         let n = shape.count
-        shape.withUnsafeMutableBufferPointer { $0[shapeCount % n] = m2 }
-        shapeCount &+= 1
-    }
-
-    /// Time, in s, during which the high-passed magnitude stayed above half its peak. A knock
-    /// is one sharp spike (a few ms); a twitch swings through one to three full cycles.
-    private func sharpness() -> Double {
-        let n = min(shapeCount, shape.count)
-        guard n > 0 else { return 0 }
+        let start = max(first, last - n + 1, stepIndex - n + 1)
+        guard last >= start else { return ShapeStats() }
         return shape.withUnsafeBufferPointer { buf in
-            var peak = 0.0
-            for i in 0..<n { peak = max(peak, buf[i]) }
-            let half = peak / 4
-            var above = 0
-            for i in 0..<n where buf[i] >= half { above += 1 }
-            return Double(above) / rate
-        }
-    }
-
-    /// Share of the candidate's high-passed energy in its two largest samples: near 1 for a
-    /// spike (a knock seen by a slow sensor), well under for an oscillation.
-    private func concentration() -> Double {
-        let n = min(shapeCount, shape.count)
-        guard n > 0 else { return 0 }
-        return shape.withUnsafeBufferPointer { buf in
-            var first = 0.0
+            var top = 0.0
             var second = 0.0
             var total = 0.0
-            for i in 0..<n {
-                let v = buf[i]
+            for k in start...last {
+                let v = buf[k % n]
                 total += v
-                if v > first {
-                    second = first
-                    first = v
+                if v > top {
+                    second = top
+                    top = v
                 } else if v > second {
                     second = v
                 }
             }
-            return total > 0 ? (first + second) / total : 0
+            var above = 0
+            for k in start...last where buf[k % n] >= top / 4 { above += 1 }
+            return ShapeStats(
+                peak: top, concentration: total > 0 ? (top + second) / total : 0,
+                aboveHalf: Double(above) / rate)
         }
     }
 
@@ -657,6 +665,7 @@ struct DetectorCore: Sendable {
         let end = c.lastLoud
         let duration = end - c.onset
         lastQuiet = t
+        lastQuietIndex = stepIndex
         tailStart = t
         tailLevel = Tuning.releaseOfPeak2 * peakRatio(c)
         var record = CandidateRecord(
@@ -666,8 +675,9 @@ struct DetectorCore: Sendable {
         record.tremorIndex = c.tremorIndex
         record.recentMovement = c.recentMovement
         record.movementBaseline = c.movementBaseline
-        record.aboveHalf = sharpness()
-        record.concentration = concentration()
+        let stats = shapeStats(first: c.onsetIndex, last: c.lastLoudIndex)
+        record.aboveHalf = stats.aboveHalf
+        record.concentration = stats.concentration
         defer { candidateLog?.append(record) }
         guard duration >= Tuning.minDuration, duration <= Tuning.maxDuration else {
             record.verdict = "duration"
@@ -739,7 +749,7 @@ struct DetectorCore: Sendable {
         let confidence = min(max(0.5 + 0.5 * margin, 0), 1)
         let axis: Axis = axisIndex == 0 ? .x : (axisIndex == 1 ? .y : .z)
         let event = TwitchEvent(
-            onset: c.onset, durationMs: duration * 1000, peakMg: c.peakVector.squareRoot() * 1000,
+            onset: c.onset, durationMs: duration * 1000, peakMg: stats.peak.squareRoot() * 1000,
             axis: axis, frequencyHz: frequency, snr: snr, confidence: confidence, location: location)
         if state == .notWorn {
             // A twitch means the sensor is on a limb after all.

@@ -136,6 +136,22 @@ struct DetectorSyntheticTests {
         #expect(events.isEmpty, "\(events.count) events")
     }
 
+    @Test("strong tremor (30 mg at 10 Hz) ringing for seconds after a bump gives no twitches")
+    func tremorRinging() throws {
+        let ringing: @Sendable (Double) -> Vector3 = { t in
+            // Bumps every 8 s, each followed by tremor ringing that decays over a second or two.
+            let k = (t / 8).rounded(.down)
+            let dt = t - 8 * k - 3
+            guard k >= 0, dt >= 0 else { return .zero }
+            let bump = dt < 0.2 ? 0.04 * sin(Double.pi * dt / 0.2) : 0
+            let ring = 0.03 * exp(-dt / 0.8) * sin(2 * Double.pi * 10 * dt)
+            return Vector3(x: ring + bump, y: 0.5 * ring, z: 0.3 * bump)
+        }
+        let synth = Synth(rate: 400, duration: 60, noise: 0.001, components: [ringing])
+        let (events, _, _) = try run(synth.samples(), rate: 400)
+        #expect(events.isEmpty, "\(events.map(\.onset))")
+    }
+
     @Test("sustained 25 Hz vibration with sway (a vehicle) gives no twitches")
     func vibration() throws {
         let vehicle: @Sendable (Double) -> Vector3 = { t in

@@ -230,6 +230,8 @@ enum Tuning {
     static let shapeLead = 0.3
     /// How long the tail of a large candidate keeps a new one from starting in it, s.
     static let tailWindow = 0.3
+    /// Quiet needed to end the lock-out after a sustained candidate, s (a cycle at 10 Hz).
+    static let sustainedRelease = 0.1
     /// Zero crossings count only between excursions beyond this many per-axis noise RMS.
     static let crossingHysteresis = 1.5
     /// Onset: the last time the envelope was below this ratio before the trigger.
@@ -319,6 +321,8 @@ struct DetectorCore: Sendable {
     private var hasCandidate = false
     /// A candidate ran too long; no new one until the envelope is back near the floor.
     private var sustained = false
+    private var wasQuiet = false
+    private var quietSince = 0.0
     /// The ringing tail of the last candidate: for `tailWindow` after it closed, a new one must
     /// rise above the level at which the last one was let go.
     private var tailStart = -Double.infinity
@@ -570,10 +574,15 @@ struct DetectorCore: Sendable {
             }
         } else if atRest {
             let onset2 = Tuning.onsetRatio * Tuning.onsetRatio
+            if ratio2 >= onset2 { wasQuiet = false }
             if ratio2 < onset2 {
+                if !wasQuiet { quietSince = t }
+                wasQuiet = true
                 lastQuiet = t
                 lastQuietIndex = stepIndex
-                sustained = false
+                // Released only after a whole slow cycle of quiet, not in the dip between two
+                // swings of the same oscillation.
+                if t - quietSince >= Tuning.sustainedRelease { sustained = false }
             } else if !sustained, ratio2 >= triggerRatio * triggerRatio,
                 t - tailStart >= Tuning.tailWindow || ratio2 >= tailLevel
             {

@@ -136,14 +136,17 @@ struct DetectorSyntheticTests {
         #expect(events.isEmpty, "\(events.count) events")
     }
 
-    @Test("strong tremor (30 mg at 10 Hz) ringing for seconds after a bump gives no twitches")
-    func tremorRinging() throws {
+    @Test(
+        "strong tremor (30 mg at 10 Hz) ringing for seconds after a perturbation gives no twitches",
+        arguments: [0.0, 0.04])
+    func tremorRinging(bump size: Double) throws {
         let ringing: @Sendable (Double) -> Vector3 = { t in
-            // Bumps every 8 s, each followed by tremor ringing that decays over a second or two.
+            // Every 8 s a perturbation (a bump of the limb, or none felt by the sensor), then
+            // tremor ringing that decays over a second or two.
             let k = (t / 8).rounded(.down)
             let dt = t - 8 * k - 3
             guard k >= 0, dt >= 0 else { return .zero }
-            let bump = dt < 0.2 ? 0.04 * sin(Double.pi * dt / 0.2) : 0
+            let bump = dt < 0.2 ? size * sin(Double.pi * dt / 0.2) : 0
             let ring = 0.03 * exp(-dt / 0.8) * sin(2 * Double.pi * 10 * dt)
             return Vector3(x: ring + bump, y: 0.5 * ring, z: 0.3 * bump)
         }

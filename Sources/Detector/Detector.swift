@@ -314,6 +314,9 @@ struct DetectorCore: Sendable {
     private var lastQuietIndex = 0
     /// Internal steps since the start; indexes the shape ring.
     private var stepIndex = 0
+    /// `stepIndex % shapeCapacity`, kept without a division per step.
+    private var shapePosition = 0
+    private let shapeCapacity: Int
     private var previousBand = SIMD4<Double>.zero
     private var candidate: Candidate? {
         didSet { hasCandidate = candidate != nil }
@@ -403,6 +406,7 @@ struct DetectorCore: Sendable {
         let capacity =
             Int(((Tuning.maxDuration + Tuning.mergeGap + Tuning.shapeLead) * rate).rounded(.up)) + 2
         shape = ContiguousArray(repeating: 0, count: capacity)
+        shapeCapacity = capacity
     }
 
     var noiseFloorMg: Double { floorEnergy.squareRoot() * 1000 }
@@ -436,7 +440,11 @@ struct DetectorCore: Sendable {
         let hp = bandHP.step(a)
         let band = bandLP.step(hp)
         stepIndex &+= 1
-        shape.withUnsafeMutableBufferPointer { $0[stepIndex % $0.count] = norm2(hp) }
+        shapePosition += 1
+        if shapePosition == shapeCapacity { shapePosition = 0 }
+        let m2 = norm2(hp)
+        let position = shapePosition
+        shape.withUnsafeMutableBufferPointer { $0[position] = m2 }
         let upper = upperHP.step(band)
         let high = knockHP.step(a)
         let slow = moveLP.step(a)

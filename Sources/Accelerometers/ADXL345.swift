@@ -85,9 +85,10 @@ struct ADXL345: ChipDriver {
     }
 
     func readFrames(
-        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer
+        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        done: inout Int
     ) throws(BusError) {
-        try burstFrames(bus, register: Reg.dataX0, count: count, into: raw)
+        try burstFrames(bus, register: Reg.dataX0, count: count, into: raw, done: &done)
     }
 
     func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {

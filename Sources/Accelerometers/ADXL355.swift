@@ -28,7 +28,8 @@ struct ADXL355: ChipDriver {
             RangeEntry(g: 2, code: 1, gPerLSB: 1.0 / 256_000), RangeEntry(g: 4, code: 2, gPerLSB: 1.0 / 128_000),
             RangeEntry(g: 8, code: 3, gPerLSB: 1.0 / 64_000),
         ],
-        defaultRate: 500, frameBytes: 9, fifoFrames: 32, watermarkInterrupt: true, framesPerBurst: true)
+        defaultRate: 500, frameBytes: 9, fifoFrames: 32, watermarkInterrupt: true, framesPerBurst: true,
+        flushRestartsSampling: true)
 
     /// All three identification registers: DEVID_AD, DEVID_MST, PARTID.
     static let fullID: [UInt8] = [0xAD, 0x1D, 0xED]
@@ -74,9 +75,10 @@ struct ADXL355: ChipDriver {
     }
 
     func readFrames(
-        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer
+        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        done: inout Int
     ) throws(BusError) {
-        try burstFrames(bus, register: c.useFIFO ? Reg.fifoData : Reg.xdata3, count: count, into: raw)
+        try burstFrames(bus, register: c.useFIFO ? Reg.fifoData : Reg.xdata3, count: count, into: raw, done: &done)
     }
 
     /// Whether the frame at `i` starts with an x-axis word (FIFO alignment check).

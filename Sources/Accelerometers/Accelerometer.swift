@@ -21,10 +21,10 @@ public final class Accelerometer {
     public var chip: ChipKind { configuration.chip }
 
     let driver: any ChipDriver
-    private var clock: SampleClock
+    var clock: SampleClock
     private let raw: UnsafeMutableRawBufferPointer
     private var nextIndex: UInt64 = 0
-    private var pendingFrames = 0
+    var pendingFrames = 0
     private var running = false
     private var lastProgressNs: UInt64 = 0
     private var lastPollNs: UInt64 = 0
@@ -163,6 +163,7 @@ public final class Accelerometer {
                 nextIndex &+= UInt64(n)
                 overruns += 1
                 samplesLost &+= UInt64(n)
+                if driver.table.flushRestartsSampling { clock.resetPhase() }
                 lastProgressNs = flushedNs
                 return ReadResult(count: 0, lost: lost, overrun: true)
             }
@@ -197,8 +198,13 @@ public final class Accelerometer {
         }
 
         // 4. Burst-read whole frames and decode them.
-        let n = min(pendingFrames, buffer.count, driver.table.fifoFrames > 0 ? driver.table.fifoFrames : 1)
-        do { try driver.readFrames(bus, c, count: n, into: raw) } catch { throw .bus(error) }
+        var n = min(pendingFrames, buffer.count, driver.table.fifoFrames > 0 ? driver.table.fifoFrames : 1)
+        var done = 0
+        do { try driver.readFrames(bus, c, count: n, into: raw, done: &done) } catch {
+            // Deliver what arrived before the failure; the rest stays pending for the next call.
+            guard done > 0 else { throw .bus(error) }
+            n = done
+        }
         let realOffset = time.realtimeNanoseconds() &- Int64(bitPattern: time.monotonicNanoseconds())
         let fb = driver.table.frameBytes
         let scale = c.gPerLSB

@@ -90,6 +90,9 @@ struct ChipTable: Sendable {
     /// Whether one bus transaction can carry several FIFO frames. The ADXL345 exposes its FIFO
     /// through the six data registers and auto-increments past them, so each frame is one read.
     var framesPerBurst: Bool
+    /// Whether flushing the FIFO restarts the chip's sampling (a standby/measure cycle), so the
+    /// timing phase must be re-learnt.
+    var flushRestartsSampling: Bool = false
 
     func rate(nearest hz: Double) -> RateEntry {
         rates.min { abs($0.hz - hz) < abs($1.hz - hz) } ?? rates[0]

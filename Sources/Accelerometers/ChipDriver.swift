@@ -29,9 +29,11 @@ protocol ChipDriver: Sendable {
     /// Reads (and thereby acknowledges) the interrupt source / FIFO status.
     func status(_ bus: any SensorBus, _ config: ChipConfiguration) throws(BusError) -> ChipStatus
     /// Reads `count` frames (FIFO or data registers) into `raw`, splitting bursts at frame
-    /// boundaries within `bus.maxBurstLength`.
+    /// boundaries within `bus.maxBurstLength`. `done` counts the frames read so far (valid in
+    /// `raw` even when a later burst throws).
     func readFrames(
-        _ bus: any SensorBus, _ config: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer
+        _ bus: any SensorBus, _ config: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        done: inout Int
     ) throws(BusError)
     /// Decodes the frame at `offset` into raw signed counts (x, y, z) in units of `gPerLSB`.
     func decode(_ raw: UnsafeMutableRawBufferPointer, at offset: Int, _ config: ChipConfiguration)
@@ -64,11 +66,12 @@ extension ChipDriver {
     /// Reads `count` frames of `table.frameBytes` from `register`, as many whole frames per
     /// transaction as `bus.maxBurstLength` allows (one per transaction when the chip cannot).
     func burstFrames(
-        _ bus: any SensorBus, register: UInt8, count: Int, into raw: UnsafeMutableRawBufferPointer
+        _ bus: any SensorBus, register: UInt8, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        done: inout Int
     ) throws(BusError) {
         let frameBytes = table.frameBytes
         let perBurst = table.framesPerBurst ? max(1, bus.maxBurstLength / frameBytes) : 1
-        var done = 0
+        done = 0
         while done < count {
             let n = min(perBurst, count - done)
             let start = done * frameBytes

@@ -74,9 +74,10 @@ struct LIS3DH: ChipDriver {
     }
 
     func readFrames(
-        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer
+        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        done: inout Int
     ) throws(BusError) {
-        try burstFrames(bus, register: Reg.outXL | Self.autoIncrement, count: count, into: raw)
+        try burstFrames(bus, register: Reg.outXL | Self.autoIncrement, count: count, into: raw, done: &done)
     }
 
     func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {

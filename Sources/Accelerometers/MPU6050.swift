@@ -77,9 +77,10 @@ struct MPU6050: ChipDriver {
     }
 
     func readFrames(
-        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer
+        _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        done: inout Int
     ) throws(BusError) {
-        try burstFrames(bus, register: c.useFIFO ? Reg.fifoRW : Reg.accelXoutH, count: count, into: raw)
+        try burstFrames(bus, register: c.useFIFO ? Reg.fifoRW : Reg.accelXoutH, count: count, into: raw, done: &done)
     }
 
     func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {

@@ -100,6 +100,8 @@ extension Accelerometer {
     /// Restarts streaming after a register change made outside ``start()`` (self-test).
     func restartStreaming() throws(AccelerometerError) {
         do { try driver.flushFIFO(bus, configuration) } catch { throw .bus(error) }
+        clock.resetPhase()
+        pendingFrames = 0
     }
 
     /// Mean of the samples read over about `seconds`.

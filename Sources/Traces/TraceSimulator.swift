@@ -26,6 +26,8 @@ public struct SimulationConfiguration: Sendable, Equatable {
     public var twitchesPerMinute: Double = 6
     /// Peak acceleration of twitches in mg, drawn log-uniformly from this range.
     public var twitchPeakMg: ClosedRange<Double> = 2...60
+    /// Dominant frequency of twitches in Hz, drawn log-uniformly from this range.
+    public var twitchFrequencyHz: ClosedRange<Double> = 8...35
     /// Fraction of twitches that are doublets (a second discharge 30-40 ms after the first).
     public var doubletFraction: Double = 0.1
     /// Activity episodes (movement, posture shifts, walking, knocks, vehicle) per hour; 0 = none.
@@ -268,6 +270,10 @@ public struct TraceSimulator: Sendable {
         guard c.twitchPeakMg.lowerBound > 0, c.twitchPeakMg.upperBound.isFinite else {
             throw SimulationError("twitch amplitudes must be positive mg")
         }
+        guard c.twitchFrequencyHz.lowerBound > 0, c.twitchFrequencyHz.upperBound < c.rate / 2 else {
+            throw SimulationError(
+                "twitch frequencies must be positive and below half the sample rate (\(c.rate / 2) Hz)")
+        }
         guard c.episodesPerHour.isFinite, c.episodesPerHour >= 0 else {
             throw SimulationError("episodes per hour must be 0 or more")
         }
@@ -490,10 +496,10 @@ public struct TraceSimulator: Sendable {
         guard kind == .rest || kind == .tremor, t - segmentStart >= 0.5, segmentEnd - t >= 1.0 else { return }
         if let d = configuration.duration, t > d - 1.0 { return }
         let peak = rng.logUniform(configuration.twitchPeakMg) / 1000
-        let f = rng.logUniform(8...35)
+        let f = rng.logUniform(configuration.twitchFrequencyHz)
         let cycles = rng.uniform(1...3)
-        // Amplitude falls to 20 % after `cycles` cycles.
-        let decay = cycles / (f * log(5))
+        // Amplitude falls to 10 % after `cycles` cycles: 1-3 visible cycles.
+        let decay = cycles / (f * log(10))
         let (axisVector, axis) = TraceSimulator.dominantDirection(&rng)
         var b = Burst(
             start: t, end: t + 3.5 * decay + 0.1, amplitude: 1, frequency: f, decay: decay,

@@ -183,8 +183,13 @@ public struct TraceSimulator: Sendable {
     public let configuration: SimulationConfiguration
     /// The rate the simulated chip really runs at (nominal rate times 1 + oscillator error).
     public let trueRate: Double
-    /// What has happened so far (complete once ``next()`` has returned nil).
+    /// What has happened so far (complete once ``next()`` has returned nil). When the simulation
+    /// is endless, only the most recent ``endlessLabelLimit`` twitches and segments are kept, so
+    /// a long-running demo does not grow.
     public private(set) var labels = TraceLabels()
+
+    /// How many twitches and segments an endless simulation keeps in ``labels``.
+    public static let endlessLabelLimit = 4096
 
     private var rng: SeededRandom
     private var index = 0
@@ -471,6 +476,9 @@ public struct TraceSimulator: Sendable {
     private mutating func openSegment() {
         if let d = configuration.duration, segmentStart >= d { return }
         labels.segments.append(TraceLabels.Segment(kind: kind.rawValue, start: segmentStart, end: segmentEnd))
+        if configuration.duration == nil, labels.segments.count > 2 * TraceSimulator.endlessLabelLimit {
+            labels.segments.removeFirst(labels.segments.count - TraceSimulator.endlessLabelLimit)
+        }
     }
 
     private mutating func finishLabels() {
@@ -528,6 +536,9 @@ public struct TraceSimulator: Sendable {
                 onset: t, peakMg: peak * 1000, frequencyHz: f, doublet: doublet, durationMs: durationMs,
                 axis: axis,
                 detectable: peak * 1000 >= floor))
+        if configuration.duration == nil, labels.twitches.count > 2 * TraceSimulator.endlessLabelLimit {
+            labels.twitches.removeFirst(labels.twitches.count - TraceSimulator.endlessLabelLimit)
+        }
     }
 
     private mutating func addBurst(_ b: Burst) {

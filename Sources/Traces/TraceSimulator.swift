@@ -50,12 +50,15 @@ public struct SimulationConfiguration: Sendable, Equatable {
     /// Unix time of the first sample (written as `start_time`), if any.
     public var startTime: Double? = nil
 
+    /// The defaults: 10 minutes of a LIS3DH at 400 Hz on a calf, seed 1.
     public init() {}
 }
 
 /// A configuration the simulator cannot use.
 public struct SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the configuration.
     public var description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -68,10 +71,13 @@ public struct TraceLabels: Sendable, Equatable {
         public var onset: Double
         /// Peak of the twitch's own acceleration, in mg.
         public var peakMg: Double
+        /// Dominant frequency of the oscillation, Hz.
         public var frequencyHz: Double
+        /// Two discharges 30-40 ms apart (one twitch to the wearer).
         public var doublet: Bool
         /// Time until the oscillation has decayed to 5 %, in ms.
         public var durationMs: Double
+        /// The axis that carries most of it.
         public var axis: Axis
         /// False when the twitch is below the floor (noise, tremor or heartbeat background).
         public var detectable: Bool
@@ -80,14 +86,19 @@ public struct TraceLabels: Sendable, Equatable {
     /// A stretch of one kind: `rest` or `tremor` (both rest) or an activity (`movement`,
     /// `posture`, `walking`, `knock`, `vehicle`).
     public struct Segment: Sendable, Equatable {
+        /// `rest`, `tremor`, `movement`, `posture`, `walking`, `knock`, `vehicle` or `not-worn`.
         public var kind: String
+        /// Start, seconds after the first sample.
         public var start: Double
+        /// End, seconds after the first sample.
         public var end: Double
         /// True for rest and tremor.
         public var isRest: Bool { kind == "rest" || kind == "tremor" }
     }
 
+    /// Every twitch, in time order.
     public var twitches: [Twitch] = []
+    /// Consecutive segments covering the trace.
     public var segments: [Segment] = []
     /// RMS sensor noise per axis in 5-100 Hz, mg.
     public var noiseRmsMg: Double = 0
@@ -180,6 +191,7 @@ public func jsonString(_ s: String) -> String {
 /// Streaming: ``next()`` makes one sample with no allocation (labels grow by one entry per
 /// twitch or segment). Deterministic for a given configuration.
 public struct TraceSimulator: Sendable {
+    /// The settings it was made with.
     public let configuration: SimulationConfiguration
     /// The rate the simulated chip really runs at (nominal rate times 1 + oscillator error).
     public let trueRate: Double
@@ -263,6 +275,7 @@ public struct TraceSimulator: Sendable {
 
     static let burstSlots = 32
 
+    /// A simulator at time 0; throws when a setting is out of range (rate, duration, amplitudes).
     public init(configuration: SimulationConfiguration) throws(SimulationError) {
         let c = configuration
         guard c.rate.isFinite, (10...10_000).contains(c.rate) else {

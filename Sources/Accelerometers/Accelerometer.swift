@@ -28,6 +28,7 @@ public final class Accelerometer {
     private var running = false
     private var lastProgressNs: UInt64 = 0
     private var lastPollNs: UInt64 = 0
+    private var lastTimestampNs: UInt64 = 0
 
     /// Samples delivered since ``start()``.
     public private(set) var samplesDelivered: UInt64 = 0
@@ -211,7 +212,9 @@ public final class Accelerometer {
         var out = 0
         for i in 0..<n {
             let (x, y, z) = driver.decode(raw, at: i * fb, c)
-            let t = clock.time(of: nextIndex)
+            // Never backwards, even when a new anchor moves the phase back a little.
+            let t = max(clock.time(of: nextIndex), lastTimestampNs &+ 1)
+            lastTimestampNs = t
             buffer[out] = TimedSample(
                 monotonicNs: t, realtimeNs: Int64(bitPattern: t) &+ realOffset,
                 acceleration: Vector3(x: Double(x) * scale, y: Double(y) * scale, z: Double(z) * scale))

@@ -24,9 +24,13 @@ struct SampleClock {
     private var baseT: UInt64 = 0
     private var baseN: UInt64 = 0
     private var started = false
-    /// Phase: time (relative to baseT) of sample index baseN, as an interval for polled anchors.
-    private var phaseLo: Double = 0
-    private var phaseHi: Double = 0
+    private var fitted = false
+    /// The reference sample: index (relative to baseN) and the window its time lies in
+    /// (relative to baseT). Times of other samples are extrapolated from it with the period, so
+    /// an error in the period is multiplied only by the distance from the latest anchor.
+    private var refN: Double = 0
+    private var refLo: Double = 0
+    private var refHi: Double = 0
     private var phaseValid = false
 
     init(nominalRateHz: Double) {
@@ -68,31 +72,42 @@ struct SampleClock {
             lastStoredT = timeNs
             refitPeriod()
         }
-        // Phase: where index 0 (relative) sits in time.
-        let drift = periodNs * 1e-4 * 8  // allow slow oscillator drift between anchors
-        if exact {
-            phaseLo = t - n * periodNs
-            phaseHi = phaseLo
-        } else {
-            // newest sample produced in (t - P, t]
-            let lo = t - (n + 1) * periodNs
-            let hi = t - n * periodNs
-            if phaseValid {
-                let nlo = max(phaseLo - drift, lo)
-                let nhi = min(phaseHi + drift, hi)
-                if nlo <= nhi {
-                    phaseLo = nlo
-                    phaseHi = nhi
-                } else {
-                    phaseLo = lo
-                    phaseHi = hi
-                }
-            } else {
-                phaseLo = lo
-                phaseHi = hi
-            }
+        // This anchor's window for sample n.
+        let lo = exact ? t : t - periodNs
+        let hi = t
+        if exact || !phaseValid {
+            refN = n
+            refLo = lo
+            refHi = hi
+            phaseValid = true
+            return
         }
-        phaseValid = true
+        // Carry the previous window forward to n, widened by the period's uncertainty, and
+        // intersect: successive polls narrow down where the samples really fall.
+        let dn = abs(n - refN)
+        let slack = dn * periodNs * (fitted ? 5e-4 : 0.04) + 1000
+        let plo = refLo + (n - refN) * periodNs - slack
+        let phi = refHi + (n - refN) * periodNs + slack
+        let nlo = max(plo, lo)
+        let nhi = min(phi, hi)
+        refN = n
+        if nlo <= nhi {
+            refLo = nlo
+            refHi = nhi
+        } else {
+            // The prediction missed this window: move to the part of it nearest the prediction,
+            // so the timeline shifts as little as the evidence allows.
+            let w = min(periodNs, phi - plo)
+            if plo > hi {
+                refLo = hi - w
+                refHi = hi
+            } else {
+                refLo = lo
+                refHi = lo + w
+            }
+            refLo = max(refLo, lo)
+            refHi = min(refHi, hi)
+        }
     }
 
     private mutating func refitPeriod() {
@@ -120,20 +135,23 @@ struct SampleClock {
         guard snn > 0, (maxN - minN) * nominalPeriodNs >= 2e8 else { return }
         let p = snt / snn
         // Oscillators are a few percent off, never 15 %: reject nonsense from a glitch.
-        if p.isFinite, p > nominalPeriodNs * 0.85, p < nominalPeriodNs * 1.15 { periodNs = p }
+        if p.isFinite, p > nominalPeriodNs * 0.85, p < nominalPeriodNs * 1.15 {
+            periodNs = p
+            fitted = true
+        }
     }
 
     /// The monotonic time of sample `index`.
     func time(of index: UInt64) -> UInt64 {
         let n = Double(Int64(bitPattern: index &- baseN))
-        let t = (phaseLo + phaseHi) / 2 + n * periodNs
+        let t = (refLo + refHi) / 2 + (n - refN) * periodNs
         return t >= 0 ? baseT &+ UInt64(t.rounded()) : baseT &- UInt64((-t).rounded())
     }
 
     /// The index of the newest sample produced at or before `timeNs`.
     func newestIndex(at timeNs: UInt64) -> UInt64 {
         let t = Double(Int64(bitPattern: timeNs &- baseT))
-        let n = ((t - (phaseLo + phaseHi) / 2) / periodNs).rounded(.down)
+        let n = refN + ((t - (refLo + refHi) / 2) / periodNs).rounded(.down)
         return baseN &+ UInt64(bitPattern: Int64(n))
     }
 }

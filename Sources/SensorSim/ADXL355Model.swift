@@ -44,7 +44,10 @@ public final class ADXL355Model: SimulatedChip {
         default: return 1.0 / 256_000
         }
     }
-    override public var waitingSamples: Int { words.count / 3 }
+    /// With FIFO interrupts mapped the host reads the FIFO; otherwise the data registers.
+    private var fifoInUse: Bool { regs[0x2A] & 0x06 != 0 }
+    private var fresh = false
+    override public var waitingSamples: Int { fifoInUse ? words.count / 3 : (fresh ? 1 : 0) }
 
     private var status: UInt8 {
         var s: UInt8 = 0
@@ -70,6 +73,7 @@ public final class ADXL355Model: SimulatedChip {
         )
         latest = s
         dataReady = true
+        fresh = true
         if words.count + 3 > 96 {
             fifoOverrun = true
             return  // the FIFO keeps its oldest data; the new sample is lost
@@ -116,6 +120,10 @@ public final class ADXL355Model: SimulatedChip {
                 let v = k < 3 ? latest.0 : (k < 6 ? latest.1 : latest.2)
                 let b = Self.bytes(v)
                 buffer[i] = [b.0, b.1, b.2][k % 3]
+                if r == 0x10 && !fifoInUse {
+                    if fresh { delivered() }
+                    fresh = false
+                }
             case 0x11:
                 if wordByte == 0 {
                     if let w = words.first {
@@ -141,6 +149,5 @@ public final class ADXL355Model: SimulatedChip {
             if r != 0x11 { r = (r + 1) & 0xFF }
         }
         if r != 0x11 || register != 0x11 { wordByte = wordByte % 3 }
-        samples.waiting = waitingSamples
     }
 }

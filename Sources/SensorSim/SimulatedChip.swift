@@ -56,7 +56,13 @@ open class SimulatedChip: SensorBus {
     public var busSpeedHz: Double
 
     public internal(set) var counters = BusCounters()
-    public internal(set) var samples = SampleCounters()
+    var sampleCounts = SampleCounters()
+    /// Produced / delivered / waiting samples, as of now.
+    public var samples: SampleCounters {
+        var s = sampleCounts
+        s.waiting = waitingSamples
+        return s
+    }
     /// Configuration writes made while measuring (the datasheets say: configure in standby).
     public internal(set) var violations: [String] = []
     /// Whether the source has run dry.
@@ -223,13 +229,12 @@ open class SimulatedChip: SensorBus {
                 return
             }
             ticks += 1
-            samples.produced += 1
+            sampleCounts.produced += 1
             if stuckFIFO {
                 continue
             }
             produce(g + selfTestOffset)
         }
-        samples.waiting = waitingSamples
     }
 
     /// When the next sample will be produced, or nil when none will (standby, gone, source empty).
@@ -249,15 +254,13 @@ open class SimulatedChip: SensorBus {
         } else if !m && measuring {
             measuring = false
         }
-        samples.waiting = waitingSamples
     }
 
     public var isMeasuring: Bool { measuring }
 
     /// Called by subclasses when a sample has been read out completely.
     func delivered(_ n: Int = 1) {
-        samples.delivered += n
-        samples.waiting = waitingSamples
+        sampleCounts.delivered += n
     }
 
     /// Encodes `g` at `gPerLSB` into a signed count clamped to `bits`.

@@ -29,6 +29,7 @@ public final class Accelerometer {
     private var lastProgressNs: UInt64 = 0
     private var lastPollNs: UInt64 = 0
     private var lastTimestampNs: UInt64 = 0
+    private var mustPoll = false
 
     /// Samples delivered since ``start()``.
     public private(set) var samplesDelivered: UInt64 = 0
@@ -108,6 +109,7 @@ public final class Accelerometer {
         try driver.configure(bus, configuration)
         clock.resetPhase()
         pendingFrames = 0
+        mustPoll = true  // drain whatever is there: a line already high gives no edge
         let now = time.monotonicNanoseconds()
         lastProgressNs = now
         lastPollNs = now
@@ -136,9 +138,18 @@ public final class Accelerometer {
             // 1. Wait for the interrupt, or until the FIFO should hold a watermark's worth.
             let batchNs = UInt64(clock.periodNs * Double(c.watermark))
             var edge: UInt64? = nil
-            if let line = interrupt, driver.table.watermarkInterrupt || !c.useFIFO {
-                let timeout = Int64(max(batchNs * 4, 50_000_000))
-                do { edge = try line.waitForRisingEdge(timeoutNanoseconds: timeout) } catch { throw .bus(error) }
+            if mustPoll {
+                // After an error, or a batch left above the watermark, the line may already be
+                // high and will give no edge: read the status straight away.
+                mustPoll = false
+            } else if let line = interrupt, driver.table.watermarkInterrupt || !c.useFIFO {
+                // About two batches, but well before the FIFO could fill.
+                let fillNs = UInt64(clock.periodNs * Double(max(driver.table.fifoFrames, 4)) * 0.75)
+                let timeout = Int64(max(min(batchNs * 2, fillNs), 5_000_000))
+                do { edge = try line.waitForRisingEdge(timeoutNanoseconds: timeout) } catch {
+                    mustPoll = true
+                    throw .bus(error)
+                }
             } else {
                 // Poll at the FIFO's pace: when the watermark-th sample should be there.
                 let due =
@@ -150,13 +161,19 @@ public final class Accelerometer {
             }
             // 2. Read the status/source register: acknowledges the interrupt.
             let status: ChipStatus
-            do { status = try driver.status(bus, c) } catch { throw .bus(error) }
+            do { status = try driver.status(bus, c) } catch {
+                mustPoll = true
+                throw .bus(error)
+            }
             let statusNs = time.monotonicNanoseconds()
             lastPollNs = statusNs
 
             if status.overrun && c.useFIFO {
                 // 3a. Overrun: flush, and count everything produced since the last delivered sample.
-                do { try driver.flushFIFO(bus, c) } catch { throw .bus(error) }
+                do { try driver.flushFIFO(bus, c) } catch {
+                    mustPoll = true
+                    throw .bus(error)
+                }
                 let flushedNs = time.monotonicNanoseconds()
                 let newest = clock.hasPhase ? clock.newestIndex(at: flushedNs) : nextIndex &+ UInt64(status.frames)
                 let n = max(Int(Int64(bitPattern: newest &- nextIndex)) + 1, status.frames)
@@ -203,7 +220,10 @@ public final class Accelerometer {
         var done = 0
         do { try driver.readFrames(bus, c, count: n, into: raw, done: &done) } catch {
             // Deliver what arrived before the failure; the rest stays pending for the next call.
-            guard done > 0 else { throw .bus(error) }
+            guard done > 0 else {
+                mustPoll = true
+                throw .bus(error)
+            }
             n = done
         }
         let realOffset = time.realtimeNanoseconds() &- Int64(bitPattern: time.monotonicNanoseconds())

@@ -89,6 +89,9 @@ struct MPU6050: ChipDriver {
 
     func flushFIFO(_ bus: any SensorBus, _ c: ChipConfiguration) throws(BusError) {
         try bus.writeRegister(Reg.userCtrl, value: 0x44)
+        // A sample that arrived between the status read and the reset re-latched the overflow
+        // flag for data that is gone already: clear it.
+        _ = try bus.readRegister(Reg.intStatus)
     }
 
     func setSelfTest(_ bus: any SensorBus, _ c: ChipConfiguration, on: Bool) throws(AccelerometerError) {

@@ -188,7 +188,8 @@ struct DriverTests {
         #expect(rig.overruns == 1)
         #expect(rig.lost > Int(0.6 * trueRate(rig)))
         // The driver's count equals what the chip really dropped.
-        #expect(rig.lost == rig.chip.samples.lost, "driver \(rig.lost), chip \(rig.chip.samples.lost)")
+        // Exact for interrupt-driven chips; the polled MPU-6050 may be one sample off.
+        #expect(abs(rig.lost - rig.chip.samples.lost) <= (kind == .mpu6050 ? 1 : 0), "driver \(rig.lost), chip \(rig.chip.samples.lost)")
         #expect(Int(rig.engine.samplesDelivered) == rig.chip.samples.delivered)
         #expect(rig.accountingBalances)
         // Timestamps stay on the chip's clock across the gap.

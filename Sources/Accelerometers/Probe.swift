@@ -76,7 +76,9 @@ extension Accelerometer {
     public static func selfCheck(bus: any SensorBus, chip: ChipKind, time: any TimeSource)
         throws(AccelerometerError) -> SelfCheckReport
     {
-        let settings = AccelerometerSettings(useFIFO: true)
+        // The widest range, so the self-test deflection on top of 1 g does not clip (the ADXL345
+        // datasheet specifies its self-test at ±16 g).
+        let settings = AccelerometerSettings(rangeG: chip.supportedRanges.max(), useFIFO: true)
         let accel = try Accelerometer(bus: bus, chip: .chip(chip), settings: settings, time: time)
         try accel.start()
         let rest = try accel.meanOver(seconds: 0.25)

@@ -91,7 +91,9 @@ struct ADXL345: ChipDriver {
         try burstFrames(bus, register: Reg.dataX0, count: count, into: raw, done: &done)
     }
 
-    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {
+    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (
+        Int32, Int32, Int32
+    ) {
         (le16(raw, i), le16(raw, i + 2), le16(raw, i + 4))
     }
 

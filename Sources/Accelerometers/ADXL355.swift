@@ -25,7 +25,8 @@ struct ADXL355: ChipDriver {
         // ODR_LPF code n selects 4000 / 2^n Hz.
         rates: ADXL355.rateTable(),
         ranges: [
-            RangeEntry(g: 2, code: 1, gPerLSB: 1.0 / 256_000), RangeEntry(g: 4, code: 2, gPerLSB: 1.0 / 128_000),
+            RangeEntry(g: 2, code: 1, gPerLSB: 1.0 / 256_000),
+            RangeEntry(g: 4, code: 2, gPerLSB: 1.0 / 128_000),
             RangeEntry(g: 8, code: 3, gPerLSB: 1.0 / 64_000),
         ],
         defaultRate: 500, frameBytes: 9, fifoFrames: 32, watermarkInterrupt: true, framesPerBurst: true,
@@ -78,7 +79,8 @@ struct ADXL355: ChipDriver {
         _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
         done: inout Int
     ) throws(BusError) {
-        try burstFrames(bus, register: c.useFIFO ? Reg.fifoData : Reg.xdata3, count: count, into: raw, done: &done)
+        try burstFrames(
+            bus, register: c.useFIFO ? Reg.fifoData : Reg.xdata3, count: count, into: raw, done: &done)
     }
 
     /// Whether the frame at `i` starts with an x-axis word (FIFO alignment check).
@@ -86,7 +88,9 @@ struct ADXL355: ChipDriver {
         raw[i + 2] & 0x01 != 0 && raw[i + 2] & 0x02 == 0
     }
 
-    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {
+    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (
+        Int32, Int32, Int32
+    ) {
         (be20(raw, i), be20(raw, i + 3), be20(raw, i + 6))
     }
 

@@ -128,7 +128,9 @@ public final class Accelerometer {
     /// when a wait timed out or an overrun was flushed; `lost` says how many samples the chip
     /// produced that will never come. Throws on bus errors and when the chip stopped producing
     /// samples (``AccelerometerError/stalled(nanoseconds:)``); call ``start()`` to recover.
-    public func read(into buffer: UnsafeMutableBufferPointer<TimedSample>) throws(AccelerometerError) -> ReadResult {
+    public func read(into buffer: UnsafeMutableBufferPointer<TimedSample>) throws(AccelerometerError)
+        -> ReadResult
+    {
         guard running else { throw .notStarted }
         guard buffer.count > 0 else { return ReadResult(count: 0, lost: 0, overrun: false) }
         let c = configuration
@@ -175,7 +177,8 @@ public final class Accelerometer {
                     throw .bus(error)
                 }
                 let flushedNs = time.monotonicNanoseconds()
-                let newest = clock.hasPhase ? clock.newestIndex(at: flushedNs) : nextIndex &+ UInt64(status.frames)
+                let newest =
+                    clock.hasPhase ? clock.newestIndex(at: flushedNs) : nextIndex &+ UInt64(status.frames)
                 let n = max(Int(Int64(bitPattern: newest &- nextIndex)) + 1, status.frames)
                 lost = n
                 nextIndex &+= UInt64(n)

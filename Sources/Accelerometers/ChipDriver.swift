@@ -32,7 +32,8 @@ protocol ChipDriver: Sendable {
     /// boundaries within `bus.maxBurstLength`. `done` counts the frames read so far (valid in
     /// `raw` even when a later burst throws).
     func readFrames(
-        _ bus: any SensorBus, _ config: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
+        _ bus: any SensorBus, _ config: ChipConfiguration, count: Int,
+        into raw: UnsafeMutableRawBufferPointer,
         done: inout Int
     ) throws(BusError)
     /// Decodes the frame at `offset` into raw signed counts (x, y, z) in units of `gPerLSB`.

@@ -80,7 +80,9 @@ struct LIS3DH: ChipDriver {
         try burstFrames(bus, register: Reg.outXL | Self.autoIncrement, count: count, into: raw, done: &done)
     }
 
-    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {
+    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (
+        Int32, Int32, Int32
+    ) {
         // 12-bit left-justified: arithmetic shift keeps the sign.
         (le16(raw, i) >> 4, le16(raw, i + 2) >> 4, le16(raw, i + 4) >> 4)
     }

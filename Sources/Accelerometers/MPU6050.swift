@@ -49,11 +49,13 @@ struct MPU6050: ChipDriver {
         try writeVerified(bus, Reg.config, 0x01)  // DLPF 184 Hz: 1 kHz internal rate
         try writeVerified(bus, Reg.smplrtDiv, c.rateCode)
         try writeVerified(bus, Reg.accelConfig, c.rangeCode << 3)
-        try writeVerified(bus, Reg.intPinCfg, 0x00)  // active high, push-pull, 50 us pulse, clear on status read
+        // INT active high, push-pull, 50 us pulse per event, status cleared by reading it.
+        try writeVerified(bus, Reg.intPinCfg, 0x00)
         if c.useFIFO {
             try writeVerified(bus, Reg.fifoEn, 0x08)  // ACCEL_FIFO_EN
             try writeVerified(bus, Reg.intEnable, 0x10)  // FIFO_OFLOW_EN
-            try wrapBus { () throws(BusError) in try bus.writeRegister(Reg.userCtrl, value: 0x44) }  // FIFO_EN | reset
+            // FIFO_EN | FIFO_RESET (self-clearing, so not read back)
+            try wrapBus { () throws(BusError) in try bus.writeRegister(Reg.userCtrl, value: 0x44) }
         } else {
             try writeVerified(bus, Reg.fifoEn, 0x00)
             try writeVerified(bus, Reg.intEnable, 0x01)  // DATA_RDY_EN
@@ -80,10 +82,13 @@ struct MPU6050: ChipDriver {
         _ bus: any SensorBus, _ c: ChipConfiguration, count: Int, into raw: UnsafeMutableRawBufferPointer,
         done: inout Int
     ) throws(BusError) {
-        try burstFrames(bus, register: c.useFIFO ? Reg.fifoRW : Reg.accelXoutH, count: count, into: raw, done: &done)
+        try burstFrames(
+            bus, register: c.useFIFO ? Reg.fifoRW : Reg.accelXoutH, count: count, into: raw, done: &done)
     }
 
-    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (Int32, Int32, Int32) {
+    func decode(_ raw: UnsafeMutableRawBufferPointer, at i: Int, _ c: ChipConfiguration) -> (
+        Int32, Int32, Int32
+    ) {
         (be16(raw, i), be16(raw, i + 2), be16(raw, i + 4))
     }
 

@@ -63,7 +63,8 @@ extension Accelerometer {
                     results.append(ProbeResult(address: address, outcome: .unknown(register: r, value: v)))
                 default:
                     results.append(
-                        ProbeResult(address: address, outcome: .error(BusError(kind: .other, operation: "probe"))))
+                        ProbeResult(
+                            address: address, outcome: .error(BusError(kind: .other, operation: "probe"))))
                 }
             }
         }

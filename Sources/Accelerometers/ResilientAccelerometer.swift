@@ -156,7 +156,8 @@ public final class ResilientAccelerometer {
             }
             let outage = time.monotonicNanoseconds() &- outageStartNs
             let lost = Int((Double(outage) * 1e-9 * e.measuredRate).rounded())
-            return ResilientReadResult(count: 0, lost: lost, event: .back(outageNs: outage, lostSamples: lost))
+            return ResilientReadResult(
+                count: 0, lost: lost, event: .back(outageNs: outage, lostSamples: lost))
         } catch {
             lastError = error
             nextAttemptNs = time.monotonicNanoseconds() &+ delayNs

@@ -29,7 +29,9 @@ public final class ADXL345Model: SimulatedChip {
 
     private var fifoMode: UInt8 { regs[0x38] >> 6 }
     private var watermark: Int { Int(regs[0x38] & 0x1F) }
-    private var gPerLSB: Double { regs[0x31] & 0x08 != 0 ? 0.0039 : 0.0039 * Double(1 << Int(regs[0x31] & 3)) }
+    private var gPerLSB: Double {
+        regs[0x31] & 0x08 != 0 ? 0.0039 : 0.0039 * Double(1 << Int(regs[0x31] & 3))
+    }
     private var bits: Int { regs[0x31] & 0x08 != 0 ? 10 + Int(regs[0x31] & 3) : 10 }
     override public var waitingSamples: Int { fifoMode == 0 ? (fresh ? 1 : 0) : fifo.count }
 

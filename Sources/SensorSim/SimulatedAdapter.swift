@@ -1,9 +1,10 @@
+public import SensorBus
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-public import SensorBus
 
 /// Which chip models exist, by the names `sim:CHIP` accepts.
 public enum SimulatedChipKind: String, Sendable, CaseIterable {
@@ -28,7 +29,8 @@ public enum SimulatedChipKind: String, Sendable, CaseIterable {
 
     /// A new model of this chip.
     public func make(
-        address: UInt8? = nil, source: any SampleSource, time: any TimeSource, oscillatorError: Double = 0.025,
+        address: UInt8? = nil, source: any SampleSource, time: any TimeSource,
+        oscillatorError: Double = 0.025,
         maxBurstLength: Int = 32, busSpeedHz: Double = 400_000
     ) -> SimulatedChip {
         let a = address ?? defaultAddress
@@ -71,7 +73,9 @@ public final class SimulatedAdapter: BusAdapter {
         guard spec.lowercased().hasPrefix("sim:") else { return nil }
         let rest = spec.dropFirst(4)
         let parts = rest.split(separator: "@", maxSplits: 1)
-        guard let first = parts.first, let kind = SimulatedChipKind(parsing: String(first)) else { return nil }
+        guard let first = parts.first, let kind = SimulatedChipKind(parsing: String(first)) else {
+            return nil
+        }
         var address: UInt8? = nil
         if parts.count == 2 {
             let text = parts[1].lowercased()
@@ -101,14 +105,17 @@ final class EmptySlot: SensorBus {
     }
 
     func readRegister(_ register: UInt8) throws(BusError) -> UInt8 {
-        throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: "read 0x\(String(register, radix: 16))")
+        throw BusError(
+            kind: .addressNotAcknowledged, errno: ENXIO, operation: "read 0x\(String(register, radix: 16))")
     }
 
     func writeRegister(_ register: UInt8, value: UInt8) throws(BusError) {
-        throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: "write 0x\(String(register, radix: 16))")
+        throw BusError(
+            kind: .addressNotAcknowledged, errno: ENXIO, operation: "write 0x\(String(register, radix: 16))")
     }
 
     func readRegisters(_ register: UInt8, into buffer: UnsafeMutableRawBufferPointer) throws(BusError) {
-        throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: "read 0x\(String(register, radix: 16))")
+        throw BusError(
+            kind: .addressNotAcknowledged, errno: ENXIO, operation: "read 0x\(String(register, radix: 16))")
     }
 }

@@ -1,10 +1,11 @@
+public import SensorBus
+public import TwitchCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-public import SensorBus
-public import TwitchCore
 
 /// Bus traffic counted by a simulated chip.
 public struct BusCounters: Sendable, Equatable {
@@ -169,13 +170,15 @@ open class SimulatedChip: SensorBus {
         counters.writeTransactions += 1
         counters.bytesWritten += 1
         if measuring && standbyOnlyRegisters.contains(register) {
-            violations.append("write 0x\(String(register, radix: 16)) = 0x\(String(value, radix: 16)) while measuring")
+            violations.append(
+                "write 0x\(String(register, radix: 16)) = 0x\(String(value, radix: 16)) while measuring")
         }
         write(register, value)
         updateMeasuring()
     }
 
-    public func readRegisters(_ register: UInt8, into buffer: UnsafeMutableRawBufferPointer) throws(BusError) {
+    public func readRegisters(_ register: UInt8, into buffer: UnsafeMutableRawBufferPointer) throws(BusError)
+    {
         guard buffer.count <= maxBurstLength else {
             throw BusError(kind: .unsupported, errno: EINVAL, operation: "read \(buffer.count) bytes")
         }

@@ -29,7 +29,10 @@ struct Probe: AsyncParsableCommand {
             (add the user to the i2c group); 74 bus error.
             """)
 
-    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:adxl345, sim:lis3dh, sim:mpu6050, sim:adxl355).")
+    @Option(
+        help:
+            "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:adxl345, sim:lis3dh, sim:mpu6050, sim:adxl355)."
+    )
     var bus: String = "/dev/i2c-1"
 
     @Option(help: "Only this address (hex, e.g. 0x53).", transform: parseAddress)
@@ -84,9 +87,11 @@ struct Probe: AsyncParsableCommand {
         do {
             let dev = try opened.adapter.device(at: address)
             let r = try Accelerometer.selfCheck(bus: dev, chip: kind, time: opened.time)
-            var s = "at rest |a| = \(fmt(r.mean.magnitude, 3)) g (\(r.restPlausible ? "plausible" : "NOT 1 g: moving, or miswired?"))"
+            var s =
+                "at rest |a| = \(fmt(r.mean.magnitude, 3)) g (\(r.restPlausible ? "plausible" : "NOT 1 g: moving, or miswired?"))"
             if let d = r.selfTestDelta, let ok = r.selfTestPassed {
-                s += "  self-test: \(ok ? "pass" : "FAIL") (\(fmt(d.x, 2, sign: true)), \(fmt(d.y, 2, sign: true)), \(fmt(d.z, 2, sign: true)) g)"
+                s +=
+                    "  self-test: \(ok ? "pass" : "FAIL") (\(fmt(d.x, 2, sign: true)), \(fmt(d.y, 2, sign: true)), \(fmt(d.z, 2, sign: true)) g)"
             } else {
                 s += "  self-test: not judged for this chip"
             }

@@ -45,7 +45,8 @@ struct Record: AsyncParsableCommand {
     @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:CHIP).")
     var bus: String = "/dev/i2c-1"
 
-    @Option(help: "The sensor's address (hex); default: the first supported chip found.", transform: parseAddress)
+    @Option(
+        help: "The sensor's address (hex); default: the first supported chip found.", transform: parseAddress)
     var address: UInt8?
 
     @Option(help: "adxl345, lis3dh, mpu6050 or adxl355; default: identified by ID register.")
@@ -76,8 +77,12 @@ struct Record: AsyncParsableCommand {
         if let chip, ChipKind(parsing: chip) == nil {
             throw ValidationError("--chip '\(chip)': use adxl345, lis3dh, mpu6050 or adxl355")
         }
-        if let rate, !(rate.isFinite && rate > 0) { throw ValidationError("--rate must be a positive number of Hz") }
-        if let range, !(range.isFinite && range > 0) { throw ValidationError("--range must be a positive number of g") }
+        if let rate, !(rate.isFinite && rate > 0) {
+            throw ValidationError("--rate must be a positive number of Hz")
+        }
+        if let range, !(range.isFinite && range > 0) {
+            throw ValidationError("--range must be a positive number of g")
+        }
     }
 
     func run() async throws {
@@ -95,7 +100,9 @@ struct Record: AsyncParsableCommand {
             if let name = simKind?.rawValue, let model = SensorModel.named(name) { config.sensor = model }
             config.oscillatorError = 0
             config.location = location
-            if let sim = try? TraceSimulator(configuration: config) { simSource = SimulatorSampleSource(simulator: sim) }
+            if let sim = try? TraceSimulator(configuration: config) {
+                simSource = SimulatorSampleSource(simulator: sim)
+            }
         }
         let opened: OpenedBus
         do { opened = try OpenedBus(spec: bus, realTime: !fast, source: simSource) } catch {
@@ -112,7 +119,9 @@ struct Record: AsyncParsableCommand {
                 r.chip != nil && (kind == nil || r.chip == kind)
             }
             guard let f = found else {
-                printError("twitchd record: no supported accelerometer on \(opened.adapter.name) (try `twitchd probe`)")
+                printError(
+                    "twitchd record: no supported accelerometer on \(opened.adapter.name) (try `twitchd probe`)"
+                )
                 throw ExitCode(SysExit.unavailable.rawValue)
             }
             target = f.address
@@ -129,7 +138,8 @@ struct Record: AsyncParsableCommand {
                 line = try GPIODataReadyLine(try GPIOLineSpec(parsing: interrupt))
             } catch {
                 printError("twitchd record: --interrupt \(interrupt): \(error)")
-                throw ExitCode(error.kind == .permissionDenied ? SysExit.noPerm.rawValue : SysExit.unavailable.rawValue)
+                throw ExitCode(
+                    error.kind == .permissionDenied ? SysExit.noPerm.rawValue : SysExit.unavailable.rawValue)
             }
         }
 
@@ -221,14 +231,17 @@ struct Record: AsyncParsableCommand {
             throw ExitCode(SysExit.ioErr.rawValue)
         }
         guard writer != nil else {
-            printError("twitchd record: no samples recorded (\(sensor.lastError.map { "\($0)" } ?? "sensor never answered"))")
+            printError(
+                "twitchd record: no samples recorded (\(sensor.lastError.map { "\($0)" } ?? "sensor never answered"))"
+            )
             throw ExitCode(SysExit.unavailable.rawValue)
         }
         let elapsed = Double(opened.time.monotonicNanoseconds() &- startNs) * 1e-9
         let stopped = recordStop.load(ordering: .relaxed) ? " (stopped by signal)" : ""
         printError(
             "twitchd record: \(written) samples in \(fmt(elapsed, 1)) s to \(output)\(stopped); measured rate "
-                + "\(fmt(sensor.measuredRate, 2)) Hz; lost \(lost) samples (\(overruns) overruns, \(outages) outages)")
+                + "\(fmt(sensor.measuredRate, 2)) Hz; lost \(lost) samples (\(overruns) overruns, \(outages) outages)"
+        )
     }
 }
 

@@ -17,14 +17,18 @@ struct BusLoadTests {
         var bits: Double
     }
 
-    static func measure(_ kind: ChipKind, settings: AccelerometerSettings, busHz: Double = 400_000) throws -> Load {
+    static func measure(_ kind: ChipKind, settings: AccelerometerSettings, busHz: Double = 400_000) throws
+        -> Load
+    {
         let rig = try Rig(kind, settings: settings, oscillatorError: 0, busSpeedHz: busHz)
         try rig.engine.start()
         try rig.run(seconds: 1, keep: false)
         let before = rig.chip.counters
         let n = Double(try rig.run(seconds: 10, keep: false))
         let c = rig.chip.counters
-        let mode = rig.engine.configuration.useFIFO ? "FIFO, watermark \(rig.engine.configuration.watermark)" : "bypass, per data-ready"
+        let mode =
+            rig.engine.configuration.useFIFO
+            ? "FIFO, watermark \(rig.engine.configuration.watermark)" : "bypass, per data-ready"
         return Load(
             chip: kind, mode: mode, rate: rig.engine.configuration.rateHz,
             tx: Double(c.transactions - before.transactions) / n,
@@ -39,7 +43,9 @@ struct BusLoadTests {
             rows.append(try Self.measure(kind, settings: .default))
             rows.append(try Self.measure(kind, settings: AccelerometerSettings(useFIFO: false)))
         }
-        print("| chip | mode | rate (Hz) | transactions/sample | payload bytes/sample | wire bits/sample | max ODR @100 kHz | max ODR @400 kHz |")
+        print(
+            "| chip | mode | rate (Hz) | transactions/sample | payload bytes/sample | wire bits/sample | max ODR @100 kHz | max ODR @400 kHz |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for r in rows {
             print(

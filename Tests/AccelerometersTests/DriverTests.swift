@@ -6,10 +6,13 @@ import TwitchCore
 
 @Suite("Chip drivers against their simulated chips")
 struct DriverTests {
-    @Test("probe finds the chip by its ID register at its address, nothing elsewhere", arguments: ChipKind.allCases)
+    @Test(
+        "probe finds the chip by its ID register at its address, nothing elsewhere",
+        arguments: ChipKind.allCases)
     func probe(kind: ChipKind) throws {
         let clock = VirtualClock()
-        let adapter = try #require(SimulatedAdapter(spec: "sim:\(kind.rawValue)", source: RestingSource(), time: clock))
+        let adapter = try #require(
+            SimulatedAdapter(spec: "sim:\(kind.rawValue)", source: RestingSource(), time: clock))
         let results = Accelerometer.probe(adapter: adapter)
         #expect(results.map(\.address) == ChipKind.allAddresses)
         let found = results.filter { $0.chip != nil }
@@ -64,7 +67,9 @@ struct DriverTests {
         #expect(rig.chip.violations.count == 1)
     }
 
-    @Test("streams every sample with monotonic timestamps at the chip's true rate", arguments: ChipKind.allCases)
+    @Test(
+        "streams every sample with monotonic timestamps at the chip's true rate", arguments: ChipKind.allCases
+    )
     func stream(kind: ChipKind) throws {
         let rig = try Rig(kind)
         try rig.engine.start()
@@ -75,7 +80,9 @@ struct DriverTests {
         #expect(rig.accountingBalances)
         #expect(abs(Double(rig.samples.count) - 10 * rate) < Double(kind.fifoCapacity) + 2)
         // Measured rate within 0.05 % of the true (oscillator-skewed) rate, not the nominal one.
-        #expect(abs(rig.engine.measuredRate - rate) / rate < 5e-4, "measured \(rig.engine.measuredRate), true \(rate)")
+        #expect(
+            abs(rig.engine.measuredRate - rate) / rate < 5e-4,
+            "measured \(rig.engine.measuredRate), true \(rate)")
         // Timestamps strictly increasing; after settling, spacing within 2 % of the true period.
         var worst = 0.0
         for i in 1..<rig.samples.count {
@@ -90,7 +97,9 @@ struct DriverTests {
         #expect(worst < (kind == .mpu6050 ? 0.5 : 0.02), "worst spacing error \(worst)")
         // Wall clock follows the monotonic clock.
         let s = try #require(rig.samples.last)
-        #expect(s.realtimeNs - Int64(s.monotonicNs) == rig.clock.realtimeNanoseconds() - Int64(rig.clock.monotonicNanoseconds()))
+        #expect(
+            s.realtimeNs - Int64(s.monotonicNs) == rig.clock.realtimeNanoseconds()
+                - Int64(rig.clock.monotonicNanoseconds()))
     }
 
     @Test("sample timestamps match the chip's true sample times", arguments: ChipKind.allCases)
@@ -189,17 +198,22 @@ struct DriverTests {
         #expect(rig.lost > Int(0.6 * trueRate(rig)))
         // The driver's count equals what the chip really dropped.
         // Exact for interrupt-driven chips; the polled MPU-6050 may be one sample off.
-        #expect(abs(rig.lost - rig.chip.samples.lost) <= (kind == .mpu6050 ? 1 : 0), "driver \(rig.lost), chip \(rig.chip.samples.lost)")
+        #expect(
+            abs(rig.lost - rig.chip.samples.lost) <= (kind == .mpu6050 ? 1 : 0),
+            "driver \(rig.lost), chip \(rig.chip.samples.lost)")
         #expect(Int(rig.engine.samplesDelivered) == rig.chip.samples.delivered)
         #expect(rig.accountingBalances)
         // Timestamps stay on the chip's clock across the gap.
-        let gaps = zip(rig.samples, rig.samples.dropFirst()).map { Double(Int64(bitPattern: $1.monotonicNs &- $0.monotonicNs)) }
+        let gaps = zip(rig.samples, rig.samples.dropFirst()).map {
+            Double(Int64(bitPattern: $1.monotonicNs &- $0.monotonicNs))
+        }
         #expect(gaps.allSatisfy { $0 > 0 }, "timestamps go backwards: \(gaps.filter { $0 <= 0 }.prefix(5))")
         let period = 1e9 / trueRate(rig)
         let big = gaps.filter { $0 > 2 * period }
         #expect(big.count == 1)
         if let g = big.first {
-            #expect(abs(g / period - Double(rig.lost + 1)) < 1.5, "gap \(g / period) periods, lost \(rig.lost)")
+            #expect(
+                abs(g / period - Double(rig.lost + 1)) < 1.5, "gap \(g / period) periods, lost \(rig.lost)")
         }
     }
 
@@ -218,7 +232,8 @@ struct DriverTests {
         #expect(rig.chip.violations.isEmpty)
     }
 
-    @Test("bypass mode without an interrupt line polls and counts missed samples", arguments: ChipKind.allCases)
+    @Test(
+        "bypass mode without an interrupt line polls and counts missed samples", arguments: ChipKind.allCases)
     func bypassPolling(kind: ChipKind) throws {
         let rig = try Rig(kind, settings: AccelerometerSettings(useFIFO: false), interrupt: false)
         try rig.engine.start()
@@ -226,7 +241,10 @@ struct DriverTests {
         rig.chip.stall(nanoseconds: 50_000_000)
         try rig.run(seconds: 1)
         // Whatever was missed is reported: delivered + lost covers everything produced.
-        #expect(rig.accountingBalances, "delivered \(rig.engine.samplesDelivered) lost \(rig.engine.samplesLost) produced \(rig.chip.samples.produced)")
+        #expect(
+            rig.accountingBalances,
+            "delivered \(rig.engine.samplesDelivered) lost \(rig.engine.samplesLost) produced \(rig.chip.samples.produced)"
+        )
         #expect(rig.lost >= Int(0.04 * trueRate(rig)))
     }
 

@@ -24,7 +24,9 @@ func devTrace(for kind: ChipKind) -> String? {
     guard let dir = sharedTracesDirectory(),
         let names = try? FileManager.default.contentsOfDirectory(atPath: dir)
     else { return nil }
-    return names.sorted().first { $0.hasSuffix(".csv.gz") && $0.contains("-\(kind.rawValue)-") }.map { "\(dir)/\($0)" }
+    return names.sorted().first { $0.hasSuffix(".csv.gz") && $0.contains("-\(kind.rawValue)-") }.map {
+        "\(dir)/\($0)"
+    }
 }
 
 func detect(_ samples: [Sample], rate: Double) throws -> [TwitchEvent] {
@@ -38,7 +40,9 @@ func detect(_ samples: [Sample], rate: Double) throws -> [TwitchEvent] {
 
 @Suite("End to end: trace -> simulated chip -> driver -> detector")
 struct EndToEndTests {
-    @Test("the driver path delivers every sample and the detector finds the same twitches", arguments: ChipKind.allCases)
+    @Test(
+        "the driver path delivers every sample and the detector finds the same twitches",
+        arguments: ChipKind.allCases)
     func traceThroughDriver(kind: ChipKind) throws {
         guard let path = devTrace(for: kind) else {
             print("skipping: no shared/data/traces beside an ancestor of \(#filePath), or no \(kind) trace")
@@ -52,7 +56,8 @@ struct EndToEndTests {
 
         // Driver path: the same rows played by the simulated chip at the trace's rate.
         let source = try TraceSampleSource(path: path)
-        let rig = try Rig(kind, source: source, settings: AccelerometerSettings(rateHz: rate), oscillatorError: 0)
+        let rig = try Rig(
+            kind, source: source, settings: AccelerometerSettings(rateHz: rate), oscillatorError: 0)
         #expect(abs(rig.engine.configuration.rateHz - rate) < 0.01 * rate, "chip cannot run at \(rate) Hz")
         try rig.engine.start()
         try rig.run(seconds: Double(direct.count) / rate + 5)
@@ -66,7 +71,8 @@ struct EndToEndTests {
         let lsb = rig.engine.configuration.gPerLSB
         var worst = 0.0
         for (a, b) in zip(rig.samples, direct) {
-            worst = max(worst, abs(a.acceleration.x - b.acceleration.x), abs(a.acceleration.y - b.acceleration.y),
+            worst = max(
+                worst, abs(a.acceleration.x - b.acceleration.x), abs(a.acceleration.y - b.acceleration.y),
                 abs(a.acceleration.z - b.acceleration.z))
         }
         #expect(worst <= lsb / 2 + 1e-9, "worst difference \(worst) g, LSB \(lsb)")
@@ -85,6 +91,8 @@ struct EndToEndTests {
         for (x, y) in zip(a, b) {
             #expect(abs(x.onset - y.onset) < tolerance, "onset \(x.onset) vs \(y.onset)")
         }
-        print("\(kind): \(direct.count) samples, \(a.count) twitches both ways, worst value difference \(worst) g")
+        print(
+            "\(kind): \(direct.count) samples, \(a.count) twitches both ways, worst value difference \(worst) g"
+        )
     }
 }

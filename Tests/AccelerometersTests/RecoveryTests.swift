@@ -18,7 +18,8 @@ final class ResilientRig {
         let simKind = try #require(SimulatedChipKind(rawValue: kind.rawValue))
         chip = simKind.make(source: RestingSource(), time: clock)
         sensor = ResilientAccelerometer(
-            bus: chip, chip: .auto, settings: settings, interrupt: interrupt ? chip.interruptLine : nil, time: clock)
+            bus: chip, chip: .auto, settings: settings, interrupt: interrupt ? chip.interruptLine : nil,
+            time: clock)
     }
 
     func run(seconds: Double) {
@@ -56,7 +57,9 @@ struct RecoveryTests {
         #expect(rig.chip.samples.lost == 0)
     }
 
-    @Test("an EIO burst longer than the retries is an outage: lost, then back and reconfigured", arguments: ChipKind.allCases)
+    @Test(
+        "an EIO burst longer than the retries is an outage: lost, then back and reconfigured",
+        arguments: ChipKind.allCases)
     func eioBurst(kind: ChipKind) throws {
         let rig = try ResilientRig(kind)
         rig.run(seconds: 1)
@@ -69,7 +72,9 @@ struct RecoveryTests {
         #expect(rig.chip.violations.isEmpty)
     }
 
-    @Test("the device vanishes and returns: reported, re-probed, re-configured, lost counted", arguments: ChipKind.allCases)
+    @Test(
+        "the device vanishes and returns: reported, re-probed, re-configured, lost counted",
+        arguments: ChipKind.allCases)
     func vanishAndReturn(kind: ChipKind) throws {
         let rig = try ResilientRig(kind)
         rig.run(seconds: 2)

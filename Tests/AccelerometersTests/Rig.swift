@@ -16,7 +16,8 @@ final class Rig {
     var overruns = 0
 
     init(
-        _ kind: ChipKind, source: any SampleSource = RestingSource(), settings: AccelerometerSettings = .default,
+        _ kind: ChipKind, source: any SampleSource = RestingSource(),
+        settings: AccelerometerSettings = .default,
         interrupt: Bool = true, oscillatorError: Double = 0.025, busSpeedHz: Double = 400_000,
         maxBurst: Int = 32, bufferSize: Int = 256
     ) throws {

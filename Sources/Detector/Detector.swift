@@ -183,6 +183,13 @@ enum Tuning {
     static let bandHigh = 40.0
     /// Upper part of the twitch band, above tremor, with its own floor, Hz.
     static let upperBandLow = 15.0
+    /// Narrower sub-bands, each with its own floor: 24-40 Hz (high-pass on the upper band) and
+    /// 9-15 Hz (low-pass on the whole band), Hz.
+    static let topBandLow = 24.0
+    static let lowBandHigh = 15.0
+    /// Sub-band envelope-over-floor ratios (energies) count at this weight: a 1.12x higher bar
+    /// in amplitude, for the extra chances they give noise.
+    static let subBandScale = 0.8
     /// Tremor background: whole-band floor over upper-band floor (energies) above this.
     static let tremorIndex = 3.0
     /// Under tremor, candidates slower than this (Hz) need `tremorTriggerFactor` times the
@@ -244,6 +251,8 @@ enum Tuning {
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
     static let knockRatio = 0.5
+    /// ... with the knock band's own envelope at least this many times its floor (amplitude).
+    static let knockVisible = 3.0
     /// Share of a candidate's energy in its two largest samples above which it is a spike.
     static let spikeConcentration = 0.8
     /// Half-cycles that make a candidate clearly ringing rather than a spike.
@@ -291,6 +300,12 @@ struct DetectorCore: Sendable {
     private var bandHP: Biquad
     private var bandLP: Biquad
     private var upperHP: Biquad
+    private var topHP: Biquad
+    private var lowLP: Biquad
+    private var topEnergy = 0.0
+    private var lowEnergy = 0.0
+    private var topFloorEnergy = 0.0
+    private var lowFloorEnergy = 0.0
     private var knockHP: Biquad
     private var moveLP: Biquad
     private var gravity = SIMD4<Double>.zero
@@ -401,6 +416,8 @@ struct DetectorCore: Sendable {
         bandHP = Biquad(.highPass, cutoff: Tuning.bandLow, rate: rate)
         bandLP = Biquad(.lowPass, cutoff: Tuning.bandHigh, rate: rate)
         upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
+        topHP = Biquad(.highPass, cutoff: Tuning.topBandLow, rate: rate)
+        lowLP = Biquad(.lowPass, cutoff: Tuning.lowBandHigh, rate: rate)
         knockHP = Biquad(.highPass, cutoff: min(Tuning.knockBand, 0.35 * rate), rate: rate)
         moveLP = Biquad(.lowPass, cutoff: Tuning.movementLowPass, rate: rate)
         let capacity =
@@ -425,6 +442,8 @@ struct DetectorCore: Sendable {
             bandHP.prime(a)
             bandLP.prime(.zero)
             upperHP.prime(.zero)
+            topHP.prime(.zero)
+            lowLP.prime(.zero)
             knockHP.prime(a)
             moveLP.prime(a)
             gravity = a
@@ -446,6 +465,12 @@ struct DetectorCore: Sendable {
         let position = shapePosition
         shape.withUnsafeMutableBufferPointer { $0[position] = m2 }
         let upper = upperHP.step(band)
+        let top = topHP.step(upper)
+        let low = lowLP.step(band)
+        let et = norm2(top)
+        let el = norm2(low)
+        topEnergy += (et - topEnergy) * envAlpha
+        lowEnergy += (el - lowEnergy) * envAlpha
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
         gravity += (a - gravity) * (state == .active ? activeGravityAlpha : gravityAlpha)
@@ -481,11 +506,15 @@ struct DetectorCore: Sendable {
             if warming {
                 floorEnergy += (e - floorEnergy) * warmFloorAlpha
                 upperFloorEnergy += (eu - upperFloorEnergy) * warmFloorAlpha
+                topFloorEnergy += (et - topFloorEnergy) * warmFloorAlpha
+                lowFloorEnergy += (el - lowFloorEnergy) * warmFloorAlpha
                 knockFloorEnergy += (eh - knockFloorEnergy) * warmFloorAlpha
             } else {
                 floorEnergy += (min(e, Tuning.floorClip * floorEnergy) - floorEnergy) * floorAlpha
                 upperFloorEnergy +=
                     (min(eu, Tuning.floorClip * upperFloorEnergy) - upperFloorEnergy) * floorAlpha
+                topFloorEnergy += (min(et, Tuning.floorClip * topFloorEnergy) - topFloorEnergy) * floorAlpha
+                lowFloorEnergy += (min(el, Tuning.floorClip * lowFloorEnergy) - lowFloorEnergy) * floorAlpha
                 knockFloorEnergy +=
                     (min(eh, Tuning.floorClip * knockFloorEnergy) - knockFloorEnergy) * floorAlpha
             }
@@ -525,7 +554,12 @@ struct DetectorCore: Sendable {
         }
 
         let wideRatio = envEnergy / floor
-        let upperRatio = upperEnergy / upperFloor
+        // The narrower sub-bands match a twitch's own bandwidth better (less noise with the same
+        // signal); as extra chances for noise to stand out they are held to a slightly higher bar.
+        let upperRatio = max(
+            upperEnergy / upperFloor,
+            Tuning.subBandScale * topEnergy / max(topFloorEnergy, 1e-12),
+            Tuning.subBandScale * lowEnergy / max(lowFloorEnergy, 1e-12))
         let ratio2 = max(wideRatio, upperRatio)
         let atRest = state != .active && !warming
         if hasCandidate, var c = candidate {
@@ -731,7 +765,12 @@ struct DetectorCore: Sendable {
         // leaks into the knock band; that matters at low rates, where the bands are close.
         let allowance = n >= Tuning.ringingHalfCycles ? expected : 0
         // A knock seen by a slow sensor is one or two samples: nearly all the energy in them.
-        if knockRatio > Tuning.knockRatio + allowance || record.concentration > Tuning.spikeConcentration {
+        // The knock band must itself stand out of its own noise: a broadband burst does; a small
+        // twitch near the floor, whose ratio is mostly noise over noise, does not.
+        let knockVisible = c.peakKnock > Tuning.knockVisible * Tuning.knockVisible * c.knockFloorEnergy
+        if knockVisible && knockRatio > Tuning.knockRatio + allowance
+            || record.concentration > Tuning.spikeConcentration
+        {
             lastMovement = t
             record.verdict = "knock"
             return

@@ -308,7 +308,10 @@ struct DetectorSyntheticTests {
         let synth = Synth(
             rate: 400, duration: 10, noise: 0.001, components: [twitch(onset: 5, frequency: 20, peak: 0.0035)]
         )
-        #expect(try run(synth.samples(), rate: 400, sensitivity: Sensitivity(1)).twitches.count == 1)
+        // At the highest sensitivity the small twitch is found (noise may add a false alarm or
+        // two: that is the trade); at the lowest nothing is.
+        let eager = try run(synth.samples(), rate: 400, sensitivity: Sensitivity(1)).twitches
+        #expect(eager.contains { abs($0.onset - 5) < 0.1 }, "\(eager.map(\.onset))")
         #expect(try run(synth.samples(), rate: 400, sensitivity: Sensitivity(0)).twitches.isEmpty)
         #expect(Sensitivity(parsing: "high") == .high)
         #expect(Sensitivity(parsing: "0.3")?.value == 0.3)

@@ -14,14 +14,14 @@ public import TwitchCore
 /// (see ``TwitchDetector/threshold``), geometrically from 6 times the floor at 0 to 1.8 times at
 /// 1; the default 0.5 needs about 3.3 times.
 ///
-/// What the default trades: on the labelled development traces it finds about 92 % of the
-/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 99 %
-/// of its events real and under 1 false twitch per hour of rest; the false alarms that remain
-/// are on a real wrist recording, whose small, sharp movements look like twitches. Raising it
-/// finds twitches nearer the noise floor at the price of more false alarms from noise bursts,
-/// tremor and small movements, and the price rises steeply (at 0.6: recall 94 %, precision
-/// 96 %, about 7 false twitches per hour of rest); lowering it keeps only larger, clearer
-/// twitches (at 0.4: recall 87 %, precision 98 %).
+/// What the default trades: on the labelled development traces it finds about 93 % of the
+/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 98 %
+/// of its events real and under 2 false twitches per hour of rest; most false alarms that
+/// remain are on a real wrist recording, whose small, sharp movements look like twitches.
+/// Raising it finds twitches nearer the noise floor at the price of more false alarms from
+/// noise bursts, tremor and small movements, and the price rises steeply (at 0.6: recall 94 %,
+/// precision 95 %, about 8 false twitches per hour of rest); lowering it keeps only larger,
+/// clearer twitches (at 0.4: recall 90 %, precision 98 %).
 public struct Sensitivity: Sendable, Equatable {
     /// 0 (only large, clear twitches) ... 1 (anything that stands out of the noise).
     public var value: Double
@@ -81,7 +81,8 @@ public enum DetectorOutput: Sendable, Equatable {
 ///    samples) and any input rate give the same downstream processing. A gap longer than
 ///    0.25 s restarts the filters.
 /// 2. Filters (per axis, cut-offs in Hz, computed from the internal rate): a 9-40 Hz band for
-///    twitches and its 15-40 Hz upper part, which tremor does not reach; a high band (above
+///    twitches, its 15-40 Hz upper part, which tremor barely reaches, and two narrower
+///    sub-bands (9-15 and 24-40 Hz) closer to a single twitch's own bandwidth; a high band (above
 ///    70 Hz, or 0.35 of the internal rate) for the broadband signature of knocks; a 1.5 Hz
 ///    low-pass against a 1.5 s gravity estimate for movement and posture shifts.
 /// 3. Noise floors, one per band: a slow (2 s) average of the band energy, each sample clipped
@@ -93,7 +94,8 @@ public enum DetectorOutput: Sendable, Equatable {
 ///    posture shifts); it is at `rest` again 1.5 s after the last movement. After 15 minutes
 ///    without any change of orientation or any twitch, it is `notWorn` (reported only: the
 ///    detector keeps looking, and a twitch brings it back to `rest`).
-/// 5. Candidates: the envelope of either band rising above ``threshold`` times its floor opens
+/// 5. Candidates: the envelope of any band rising above ``threshold`` times its floor (a little
+///    more for the narrow sub-bands, which give noise more chances) opens
 ///    a candidate, with its onset where the envelope last left twice the floor; it closes when
 ///    the envelope has stayed under twice the floor for 70 ms, so the discharges of a doublet
 ///    30-40 ms apart make one twitch (a large twitch also ends when its ringing falls to a

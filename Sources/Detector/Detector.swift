@@ -304,22 +304,21 @@ struct DetectorCore: Sendable {
     private var upperHP: Biquad
     private var topHP: Biquad
     private var lowLP: Biquad
-    private var topEnergy = 0.0
-    private var lowEnergy = 0.0
-    private var topFloorEnergy = 0.0
-    private var lowFloorEnergy = 0.0
     private var knockHP: Biquad
     private var moveLP: Biquad
     private var gravity = SIMD4<Double>.zero
 
     private var primed = false
     private var startTime = 0.0
-    private var envEnergy = 0.0
-    private var upperEnergy = 0.0
+    /// Envelopes (energies) of the twitch bands: whole, upper, top and low sub-bands.
+    private var env = SIMD4<Double>.zero
+    /// Their noise floors (energies), same order.
+    private var floors = SIMD4<Double>.zero
+    /// Weights of the bands' envelope-over-floor ratios in the trigger.
+    private let bandWeights = SIMD4<Double>(1, 1, Tuning.subBandScale, Tuning.subBandScale)
+    private var envEnergy: Double { env[0] }
+    private var floorEnergy: Double { floors[0] }
     private var knockEnergy = 0.0
-    /// Noise floor as a band energy (g^2), for the whole band and its upper part.
-    private var floorEnergy = 0.0
-    private var upperFloorEnergy = 0.0
     private var knockFloorEnergy = 0.0
 
     private(set) var state: LimbState = .rest
@@ -469,18 +468,13 @@ struct DetectorCore: Sendable {
         let upper = upperHP.step(band)
         let top = topHP.step(upper)
         let low = lowLP.step(band)
-        let et = norm2(top)
-        let el = norm2(low)
-        topEnergy += (et - topEnergy) * envAlpha
-        lowEnergy += (el - lowEnergy) * envAlpha
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
         gravity += (a - gravity) * (state == .active ? activeGravityAlpha : gravityAlpha)
         let e = norm2(band)
         let eh = norm2(high)
-        let eu = norm2(upper)
-        envEnergy += (e - envEnergy) * envAlpha
-        upperEnergy += (eu - upperEnergy) * envAlpha
+        let energies = SIMD4(e, norm2(upper), norm2(top), norm2(low))
+        env += (energies - env) * envAlpha
         knockEnergy += (eh - knockEnergy) * envAlpha
         let dev = (slow - gravity) * 1000
         movementEnergy += (norm2(dev) - movementEnergy) * movementAlpha
@@ -506,23 +500,17 @@ struct DetectorCore: Sendable {
         // Noise floor: clipped slow average, frozen inside a candidate.
         if !hasCandidate, state != .active {
             if warming {
-                floorEnergy += (e - floorEnergy) * warmFloorAlpha
-                upperFloorEnergy += (eu - upperFloorEnergy) * warmFloorAlpha
-                topFloorEnergy += (et - topFloorEnergy) * warmFloorAlpha
-                lowFloorEnergy += (el - lowFloorEnergy) * warmFloorAlpha
+                floors += (energies - floors) * warmFloorAlpha
                 knockFloorEnergy += (eh - knockFloorEnergy) * warmFloorAlpha
             } else {
-                floorEnergy += (min(e, Tuning.floorClip * floorEnergy) - floorEnergy) * floorAlpha
-                upperFloorEnergy +=
-                    (min(eu, Tuning.floorClip * upperFloorEnergy) - upperFloorEnergy) * floorAlpha
-                topFloorEnergy += (min(et, Tuning.floorClip * topFloorEnergy) - topFloorEnergy) * floorAlpha
-                lowFloorEnergy += (min(el, Tuning.floorClip * lowFloorEnergy) - lowFloorEnergy) * floorAlpha
+                floors += (pointwiseMin(energies, floors * Tuning.floorClip) - floors) * floorAlpha
                 knockFloorEnergy +=
                     (min(eh, Tuning.floorClip * knockFloorEnergy) - knockFloorEnergy) * floorAlpha
             }
         }
-        let floor = max(floorEnergy, 1e-12)
-        let upperFloor = max(upperFloorEnergy, 1e-12)
+        let safeFloors = pointwiseMax(floors, SIMD4(repeating: 1e-12))
+        let floor = safeFloors[0]
+        let upperFloor = safeFloors[1]
 
         // Limb state.
         if state != .active { restFloorMg = floor.squareRoot() * 1000 }
@@ -555,13 +543,11 @@ struct DetectorCore: Sendable {
             }
         }
 
-        let wideRatio = envEnergy / floor
         // The narrower sub-bands match a twitch's own bandwidth better (less noise with the same
         // signal); as extra chances for noise to stand out they are held to a slightly higher bar.
-        let upperRatio = max(
-            upperEnergy / upperFloor,
-            Tuning.subBandScale * topEnergy / max(topFloorEnergy, 1e-12),
-            Tuning.subBandScale * lowEnergy / max(lowFloorEnergy, 1e-12))
+        let ratios = env / safeFloors * bandWeights
+        let wideRatio = ratios[0]
+        let upperRatio = max(ratios[1], ratios[2], ratios[3])
         let ratio2 = max(wideRatio, upperRatio)
         let atRest = state != .active && !warming
         if hasCandidate, var c = candidate {
@@ -694,8 +680,11 @@ struct DetectorCore: Sendable {
 
     private mutating func updateState(time t: Double, warming: Bool, _ emit: (DetectorOutput) -> Void) {
         let moving = t - lastMovement < Tuning.activeHold
-        let d = (gravity - stillReference) * 1000
-        if norm2(d) > Tuning.stillMg * Tuning.stillMg || moving {
+        // Orientation drift for the not-worn timer: checked every 8 steps, plenty for minutes.
+        if moving
+            || (stepIndex & 7 == 0
+                && norm2((gravity - stillReference) * 1000) > Tuning.stillMg * Tuning.stillMg)
+        {
             stillReference = gravity
             stillSince = t
         }

@@ -170,6 +170,18 @@ public struct TwitchDetector: Sendable {
     }
 }
 
+/// Lane-wise minimum, written out (the generic `pointwiseMin` is not inlined).
+@inline(__always)
+func lanewiseMin(_ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> {
+    SIMD4(min(a[0], b[0]), min(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+}
+
+/// Each lane at least `floor`.
+@inline(__always)
+func lanewiseMax(_ a: SIMD4<Double>, _ floor: Double) -> SIMD4<Double> {
+    SIMD4(max(a[0], floor), max(a[1], floor), max(a[2], floor), max(a[3], floor))
+}
+
 /// Squared length of the first three lanes (the axes; the fourth is padding).
 @inline(__always)
 func norm2(_ v: SIMD4<Double>) -> Double {
@@ -185,10 +197,9 @@ enum Tuning {
     static let bandHigh = 40.0
     /// Upper part of the twitch band, above tremor, with its own floor, Hz.
     static let upperBandLow = 15.0
-    /// Narrower sub-bands, each with its own floor: 24-40 Hz (high-pass on the upper band) and
-    /// 9-15 Hz (low-pass on the whole band), Hz.
+    /// Narrower sub-bands, each with its own floor: 24-40 Hz (a high-pass at this on the upper
+    /// band) and about 9-15 Hz (the whole band minus its upper part), Hz.
     static let topBandLow = 24.0
-    static let lowBandHigh = 15.0
     /// Sub-band envelope-over-floor ratios (energies) count at this weight: a 1.12x higher bar
     /// in amplitude, for the extra chances they give noise.
     static let subBandScale = 0.8
@@ -303,7 +314,6 @@ struct DetectorCore: Sendable {
     private var bandLP: Biquad
     private var upperHP: Biquad
     private var topHP: Biquad
-    private var lowLP: Biquad
     private var knockHP: Biquad
     private var moveLP: Biquad
     private var gravity = SIMD4<Double>.zero
@@ -418,7 +428,6 @@ struct DetectorCore: Sendable {
         bandLP = Biquad(.lowPass, cutoff: Tuning.bandHigh, rate: rate)
         upperHP = Biquad(.highPass, cutoff: Tuning.upperBandLow, rate: rate)
         topHP = Biquad(.highPass, cutoff: Tuning.topBandLow, rate: rate)
-        lowLP = Biquad(.lowPass, cutoff: Tuning.lowBandHigh, rate: rate)
         knockHP = Biquad(.highPass, cutoff: min(Tuning.knockBand, 0.35 * rate), rate: rate)
         moveLP = Biquad(.lowPass, cutoff: Tuning.movementLowPass, rate: rate)
         let capacity =
@@ -444,7 +453,6 @@ struct DetectorCore: Sendable {
             bandLP.prime(.zero)
             upperHP.prime(.zero)
             topHP.prime(.zero)
-            lowLP.prime(.zero)
             knockHP.prime(a)
             moveLP.prime(a)
             gravity = a
@@ -467,7 +475,8 @@ struct DetectorCore: Sendable {
         shape.withUnsafeMutableBufferPointer { $0[position] = m2 }
         let upper = upperHP.step(band)
         let top = topHP.step(upper)
-        let low = lowLP.step(band)
+        // The part of the band below the upper band: its complement, without another filter.
+        let low = band - upper
         let high = knockHP.step(a)
         let slow = moveLP.step(a)
         gravity += (a - gravity) * (state == .active ? activeGravityAlpha : gravityAlpha)
@@ -503,12 +512,12 @@ struct DetectorCore: Sendable {
                 floors += (energies - floors) * warmFloorAlpha
                 knockFloorEnergy += (eh - knockFloorEnergy) * warmFloorAlpha
             } else {
-                floors += (pointwiseMin(energies, floors * Tuning.floorClip) - floors) * floorAlpha
+                floors += (lanewiseMin(energies, floors * Tuning.floorClip) - floors) * floorAlpha
                 knockFloorEnergy +=
                     (min(eh, Tuning.floorClip * knockFloorEnergy) - knockFloorEnergy) * floorAlpha
             }
         }
-        let safeFloors = pointwiseMax(floors, SIMD4(repeating: 1e-12))
+        let safeFloors = lanewiseMax(floors, 1e-12)
         let floor = safeFloors[0]
         let upperFloor = safeFloors[1]
 

@@ -140,6 +140,7 @@ public final class Accelerometer {
             // 1. Wait for the interrupt, or until the FIFO should hold a watermark's worth.
             let batchNs = UInt64(clock.periodNs * Double(c.watermark))
             var edge: UInt64? = nil
+            let forced = mustPoll
             if mustPoll {
                 // After an error, or a batch left above the watermark, the line may already be
                 // high and will give no edge: read the status straight away.
@@ -160,6 +161,9 @@ public final class Accelerometer {
                     : lastPollNs &+ batchNs
                 let now = time.monotonicNanoseconds()
                 if due > now { time.sleep(nanoseconds: due - now) }
+            }
+            if edge == nil && !forced && c.readOnlyOnEdges && interrupt != nil {
+                return ReadResult(count: 0, lost: 0, overrun: false)
             }
             // 2. Read the status/source register: acknowledges the interrupt.
             let status: ChipStatus
@@ -200,7 +204,8 @@ public final class Accelerometer {
                 // Bypass: the sample in the data registers is the newest. Count data-ready
                 // periods we slept through as lost.
                 let t = edge ?? statusNs
-                if clock.hasPhase {
+                // (Trusting the line, one edge is one sample: nothing to count.)
+                if clock.hasPhase && !c.readOnlyOnEdges {
                     let newest = clock.newestIndex(at: t)
                     let gap = Int(Int64(bitPattern: newest &- nextIndex))
                     if gap > 0 {

@@ -261,3 +261,21 @@ struct DriverTests {
         #expect(tx < (kind == .adxl345 ? 1.3 : 0.7), "\(tx) transactions per sample")
     }
 }
+
+@Suite("Passive register file (i2c-stub style)")
+struct PassiveRegisterFileTests {
+    @Test("bypass mode reading only on edges never reads a sample twice when the feeder pauses")
+    func edgesOnly() throws {
+        let rig = try Rig(.adxl345, settings: AccelerometerSettings(useFIFO: false, readOnlyOnEdges: true))
+        try rig.engine.start()
+        try rig.run(seconds: 2)
+        #expect(Int(rig.engine.samplesDelivered) == rig.chip.samples.delivered)
+        #expect(rig.lost == 0)
+        // The chip stops (standby behind the driver's back): no edges, no reads of stale data.
+        try rig.chip.writeRegister(0x2D, value: 0)
+        let before = rig.chip.counters.readTransactions
+        let n = try rig.run(seconds: 1)
+        #expect(n == 0)
+        #expect(rig.chip.counters.readTransactions == before)
+    }
+}

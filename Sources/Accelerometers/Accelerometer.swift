@@ -140,6 +140,7 @@ public final class Accelerometer {
             // 1. Wait for the interrupt, or until the FIFO should hold a watermark's worth.
             let batchNs = UInt64(clock.periodNs * Double(c.watermark))
             var edge: UInt64? = nil
+            var dataReadyEdge: UInt64? = nil
             let forced = mustPoll
             if mustPoll {
                 // After an error, or a batch left above the watermark, the line may already be
@@ -150,6 +151,17 @@ public final class Accelerometer {
                 let fillNs = UInt64(clock.periodNs * Double(max(driver.table.fifoFrames, 4)) * 0.75)
                 let timeout = Int64(max(min(batchNs * 2, fillNs), 5_000_000))
                 do { edge = try line.waitForRisingEdge(timeoutNanoseconds: timeout) } catch {
+                    mustPoll = true
+                    throw .bus(error)
+                }
+            } else if let line = interrupt, c.useFIFO, clock.hasPhase {
+                // No watermark interrupt (MPU-6050), but a data-ready pulse per sample: sleep
+                // until just before the watermark-th sample, then take its edge as an exact time.
+                let due = clock.time(of: nextIndex &+ UInt64(c.watermark - 1)) &- UInt64(clock.periodNs / 2)
+                let now = time.monotonicNanoseconds()
+                if due > now { time.sleep(nanoseconds: due - now) }
+                let timeout = Int64(max(clock.periodNs * 3, 5_000_000))
+                do { dataReadyEdge = try line.waitForRisingEdge(timeoutNanoseconds: timeout) } catch {
                     mustPoll = true
                     throw .bus(error)
                 }
@@ -217,6 +229,9 @@ public final class Accelerometer {
                 clock.anchor(index: nextIndex, timeNs: t, exact: edge != nil)
             } else if let e = edge, frames >= c.watermark {
                 clock.anchor(index: nextIndex &+ UInt64(c.watermark - 1), timeNs: e, exact: true)
+            } else if let e = dataReadyEdge, statusNs &- e < UInt64(clock.periodNs / 2) {
+                // The newest sample is the one whose data-ready pulse we just saw.
+                clock.anchor(index: nextIndex &+ UInt64(frames - 1), timeNs: e, exact: true)
             } else {
                 clock.anchor(index: nextIndex &+ UInt64(frames - 1), timeNs: statusNs, exact: false)
             }

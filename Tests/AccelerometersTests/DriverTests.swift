@@ -92,8 +92,9 @@ struct DriverTests {
                 worst = max(worst, abs(dt * rate - 1))
             }
         }
-        // Interrupt-driven chips get exact anchors; the polled MPU-6050 (no watermark interrupt)
-        // corrects its phase now and then by a fraction of a period.
+        // Watermark-interrupt chips get an exact anchor per batch. The MPU-6050 (no watermark
+        // interrupt) times batches by its data-ready pulse and falls back to polled windows when
+        // it misses one, correcting its phase now and then by a fraction of a period.
         #expect(worst < (kind == .mpu6050 ? 0.5 : 0.02), "worst spacing error \(worst)")
         // Wall clock follows the monotonic clock.
         let s = try #require(rig.samples.last)
@@ -209,7 +210,7 @@ struct DriverTests {
         }
         #expect(gaps.allSatisfy { $0 > 0 }, "timestamps go backwards: \(gaps.filter { $0 <= 0 }.prefix(5))")
         let period = 1e9 / trueRate(rig)
-        let big = gaps.filter { $0 > 2 * period }
+        let big = gaps.filter { $0 > 2.5 * period }
         #expect(big.count == 1)
         if let g = big.first {
             #expect(

@@ -8,10 +8,26 @@ import TwitchCore
 /// FIFO's pace when there is none), does no allocation and no I/O but the bus.
 ///
 /// ```swift
-/// let accel = try Accelerometer(bus: bus, chip: .auto, settings: .default, interrupt: line)
+/// // Find sensors: ID registers only, nothing configured.
+/// let found = Accelerometer.probe(adapter: try LinuxI2CAdapter(path: "/dev/i2c-1"))
+///
+/// // Stream one (FIFO, ~400-500 Hz, ±2 g by default).
+/// let accel = try Accelerometer(bus: bus, chip: .auto, settings: .default, interrupt: line,
+///                               time: SystemTime.shared)
 /// try accel.start()
-/// let r = try accel.read(into: buffer)   // r.count samples, r.lost samples lost
+/// let r = try accel.read(into: buffer)   // r.count samples, r.lost samples lost, r.overrun
+/// accel.measuredRate                      // the chip's true rate, measured
+/// try accel.standby()
+///
+/// // Or let the wrapper retry, re-probe and re-configure, and report what happened:
+/// let sensor = ResilientAccelerometer(bus: bus, settings: .default, interrupt: line,
+///                                     time: SystemTime.shared)
+/// let r = sensor.read(into: buffer)       // never throws; r.event: connected/lost/back/overrun
 /// ```
+///
+/// Supported chips and their tables: ``ChipKind``. Settings: ``AccelerometerSettings`` (rate,
+/// range, FIFO or bypass, watermark). Each sample: ``TimedSample`` (monotonic and wall-clock ns,
+/// acceleration in g).
 public final class Accelerometer {
     public let bus: any SensorBus
     public let interrupt: (any InterruptLine)?

@@ -280,3 +280,17 @@ struct PassiveRegisterFileTests {
         #expect(rig.chip.counters.readTransactions == before)
     }
 }
+
+@Suite("Probe on a real bus path")
+struct ProbeBusTests {
+    @Test("a missing /dev/i2c-N is a clear 'no such bus' error, not a crash")
+    func missingBus() {
+        do {
+            _ = try LinuxI2CAdapter(path: "/dev/i2c-twitchd-test-missing")
+            Issue.record("opening a missing bus succeeded")
+        } catch {
+            #expect(error.kind == .noSuchBus)
+            #expect(error.description.contains("/dev/i2c-twitchd-test-missing"))
+        }
+    }
+}

@@ -66,7 +66,7 @@ public final class MPU6050Model: SimulatedChip {
         intStatus |= 0x01
         let before = intStatus
         defer {
-            lastEventNs = time.monotonicNanoseconds()
+            lastEventNs = producingAtNs
             lastEventBits = 0x01 | (intStatus & ~before & 0x10)
         }
         guard fifoEnabled else { return }

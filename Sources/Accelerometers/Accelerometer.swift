@@ -282,7 +282,15 @@ public final class Accelerometer {
         }
         pendingFrames -= n
         samplesDelivered &+= UInt64(out)
-        lastProgressNs = time.monotonicNanoseconds()
+        let endNs = time.monotonicNanoseconds()
+        lastProgressNs = endNs
+        // A long read (high rate, slow bus) lets the FIFO refill past the watermark while we
+        // read: the line then stays high and gives no edge, so check the status straight away.
+        if pendingFrames == 0 && c.useFIFO
+            && Double(endNs &- lastPollNs) >= clock.periodNs * Double(c.watermark) / 2
+        {
+            mustPoll = true
+        }
         return ReadResult(count: out, lost: lost, overrun: false)
     }
 

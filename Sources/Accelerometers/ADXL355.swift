@@ -104,7 +104,8 @@ struct ADXL355: ChipDriver {
     }
 
     func flushFIFO(_ bus: any SensorBus, _ c: ChipConfiguration) throws(BusError) {
-        // The FIFO is emptied by a standby/measure cycle.
+        // The FIFO is emptied by a standby/measure cycle (the way Analog Devices' own Zephyr
+        // driver flushes it); sampling restarts, so the engine re-learns the timing phase.
         try standby(bus)
         try bus.writeRegister(Reg.powerCtl, value: 0x02)
     }

@@ -8,10 +8,26 @@ import TwitchCore
 /// FIFO's pace when there is none), does no allocation and no I/O but the bus.
 ///
 /// ```swift
-/// let accel = try Accelerometer(bus: bus, chip: .auto, settings: .default, interrupt: line)
+/// // Find sensors: ID registers only, nothing configured.
+/// let found = Accelerometer.probe(adapter: try LinuxI2CAdapter(path: "/dev/i2c-1"))
+///
+/// // Stream one (FIFO, ~400-500 Hz, ±2 g by default).
+/// let accel = try Accelerometer(bus: bus, chip: .auto, settings: .default, interrupt: line,
+///                               time: SystemTime.shared)
 /// try accel.start()
-/// let r = try accel.read(into: buffer)   // r.count samples, r.lost samples lost
+/// let r = try accel.read(into: buffer)   // r.count samples, r.lost samples lost, r.overrun
+/// accel.measuredRate                      // the chip's true rate, measured
+/// try accel.standby()
+///
+/// // Or let the wrapper retry, re-probe and re-configure, and report what happened:
+/// let sensor = ResilientAccelerometer(bus: bus, settings: .default, interrupt: line,
+///                                     time: SystemTime.shared)
+/// let r = sensor.read(into: buffer)       // never throws; r.event: connected/lost/back/overrun
 /// ```
+///
+/// Supported chips and their tables: ``ChipKind``. Settings: ``AccelerometerSettings`` (rate,
+/// range, FIFO or bypass, watermark). Each sample: ``TimedSample`` (monotonic and wall-clock ns,
+/// acceleration in g).
 public final class Accelerometer {
     public let bus: any SensorBus
     public let interrupt: (any InterruptLine)?
@@ -140,6 +156,8 @@ public final class Accelerometer {
             // 1. Wait for the interrupt, or until the FIFO should hold a watermark's worth.
             let batchNs = UInt64(clock.periodNs * Double(c.watermark))
             var edge: UInt64? = nil
+            var dataReadyEdge: UInt64? = nil
+            let forced = mustPoll
             if mustPoll {
                 // After an error, or a batch left above the watermark, the line may already be
                 // high and will give no edge: read the status straight away.
@@ -152,6 +170,17 @@ public final class Accelerometer {
                     mustPoll = true
                     throw .bus(error)
                 }
+            } else if let line = interrupt, c.useFIFO, clock.hasPhase {
+                // No watermark interrupt (MPU-6050), but a data-ready pulse per sample: sleep
+                // until just before the watermark-th sample, then take its edge as an exact time.
+                let due = clock.time(of: nextIndex &+ UInt64(c.watermark - 1)) &- UInt64(clock.periodNs / 2)
+                let now = time.monotonicNanoseconds()
+                if due > now { time.sleep(nanoseconds: due - now) }
+                let timeout = Int64(max(clock.periodNs * 3, 5_000_000))
+                do { dataReadyEdge = try line.waitForRisingEdge(timeoutNanoseconds: timeout) } catch {
+                    mustPoll = true
+                    throw .bus(error)
+                }
             } else {
                 // Poll at the FIFO's pace: when the watermark-th sample should be there.
                 let due =
@@ -160,6 +189,9 @@ public final class Accelerometer {
                     : lastPollNs &+ batchNs
                 let now = time.monotonicNanoseconds()
                 if due > now { time.sleep(nanoseconds: due - now) }
+            }
+            if edge == nil && !forced && c.readOnlyOnEdges && interrupt != nil {
+                return ReadResult(count: 0, lost: 0, overrun: false)
             }
             // 2. Read the status/source register: acknowledges the interrupt.
             let status: ChipStatus
@@ -200,7 +232,8 @@ public final class Accelerometer {
                 // Bypass: the sample in the data registers is the newest. Count data-ready
                 // periods we slept through as lost.
                 let t = edge ?? statusNs
-                if clock.hasPhase {
+                // (Trusting the line, one edge is one sample: nothing to count.)
+                if clock.hasPhase && !c.readOnlyOnEdges {
                     let newest = clock.newestIndex(at: t)
                     let gap = Int(Int64(bitPattern: newest &- nextIndex))
                     if gap > 0 {
@@ -212,6 +245,9 @@ public final class Accelerometer {
                 clock.anchor(index: nextIndex, timeNs: t, exact: edge != nil)
             } else if let e = edge, frames >= c.watermark {
                 clock.anchor(index: nextIndex &+ UInt64(c.watermark - 1), timeNs: e, exact: true)
+            } else if let e = dataReadyEdge, statusNs &- e < UInt64(clock.periodNs / 2) {
+                // The newest sample is the one whose data-ready pulse we just saw.
+                clock.anchor(index: nextIndex &+ UInt64(frames - 1), timeNs: e, exact: true)
             } else {
                 clock.anchor(index: nextIndex &+ UInt64(frames - 1), timeNs: statusNs, exact: false)
             }
@@ -246,7 +282,15 @@ public final class Accelerometer {
         }
         pendingFrames -= n
         samplesDelivered &+= UInt64(out)
-        lastProgressNs = time.monotonicNanoseconds()
+        let endNs = time.monotonicNanoseconds()
+        lastProgressNs = endNs
+        // A long read (high rate, slow bus) lets the FIFO refill past the watermark while we
+        // read: the line then stays high and gives no edge, so check the status straight away.
+        if pendingFrames == 0 && c.useFIFO
+            && Double(endNs &- lastPollNs) >= clock.periodNs * Double(c.watermark) / 2
+        {
+            mustPoll = true
+        }
         return ReadResult(count: out, lost: lost, overrun: false)
     }
 

@@ -144,11 +144,21 @@ public struct AccelerometerSettings: Sendable, Equatable {
     /// FIFO watermark in samples; `nil` picks about 40 ms worth, at most half the FIFO.
     public var watermark: Int?
 
-    public init(rateHz: Double? = nil, rangeG: Double? = nil, useFIFO: Bool = true, watermark: Int? = nil) {
+    /// Bypass mode with an interrupt line: read only when an edge comes (and once at start), never
+    /// on a wait timeout. For a passive register file such as the kernel's i2c-stub, whose
+    /// DATA_READY bit never clears, so a timeout poll would read the last sample again. With a
+    /// real chip leave it off: the timeout poll is what recovers from a missed edge.
+    public var readOnlyOnEdges: Bool
+
+    public init(
+        rateHz: Double? = nil, rangeG: Double? = nil, useFIFO: Bool = true, watermark: Int? = nil,
+        readOnlyOnEdges: Bool = false
+    ) {
         self.rateHz = rateHz
         self.rangeG = rangeG
         self.useFIFO = useFIFO
         self.watermark = watermark
+        self.readOnlyOnEdges = readOnlyOnEdges
     }
 
     /// FIFO streaming at the chip's default rate and finest range.
@@ -168,6 +178,8 @@ public struct ChipConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var useFIFO: Bool
     /// FIFO watermark in samples (1 in bypass mode).
     public var watermark: Int
+    /// See ``AccelerometerSettings/readOnlyOnEdges``.
+    public var readOnlyOnEdges: Bool
 
     let rateCode: UInt8
     let rangeCode: UInt8
@@ -184,6 +196,7 @@ public struct ChipConfiguration: Sendable, Equatable, CustomStringConvertible {
         self.rangeCode = range.code
         self.gPerLSB = range.gPerLSB
         self.useFIFO = settings.useFIFO && table.fifoFrames > 0
+        self.readOnlyOnEdges = settings.readOnlyOnEdges && !self.useFIFO
         if self.useFIFO {
             let automatic = Int((rate.hz * 0.04).rounded())
             let limit = max(1, table.fifoFrames / 2)

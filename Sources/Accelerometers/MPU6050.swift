@@ -53,7 +53,9 @@ struct MPU6050: ChipDriver {
         try writeVerified(bus, Reg.intPinCfg, 0x00)
         if c.useFIFO {
             try writeVerified(bus, Reg.fifoEn, 0x08)  // ACCEL_FIFO_EN
-            try writeVerified(bus, Reg.intEnable, 0x10)  // FIFO_OFLOW_EN
+            // FIFO_OFLOW_EN | DATA_RDY_EN: the data-ready pulse gives the engine exact sample
+            // times even though the FIFO has no watermark interrupt.
+            try writeVerified(bus, Reg.intEnable, 0x11)
             // FIFO_EN | FIFO_RESET (self-clearing, so not read back)
             try wrapBus { () throws(BusError) in try bus.writeRegister(Reg.userCtrl, value: 0x44) }
         } else {

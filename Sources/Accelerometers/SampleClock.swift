@@ -2,11 +2,13 @@
 /// true output rate against the system clock.
 ///
 /// Each read gives an anchor: the index of the newest sample in the FIFO and a time. An interrupt
-/// edge at the watermark gives an exact anchor (the watermark-th sample was just produced); a poll
-/// gives an upper bound (the newest sample was produced during the last period before the read).
-/// The period is the least-squares slope over anchors kept at least 250 ms apart (about 16 s of
-/// history); the phase comes from the latest exact anchor, or from intersecting the windows that
-/// polled anchors allow. Fixed storage: no allocation after init.
+/// edge at the watermark (or a data-ready pulse) gives an exact anchor: that sample was produced
+/// then. A poll gives a window: the newest sample was produced during the last period before the
+/// read. The period is the least-squares slope over anchors kept at least 250 ms apart (about
+/// 16 s of history; polled ones centred half a period early). Sample times are extrapolated from
+/// a reference sample near the latest anchor, so an error in the period is multiplied only by the
+/// distance from it; successive polled windows, carried forward by the period, are intersected
+/// to pin the reference down. Fixed storage: no allocation after init.
 struct SampleClock {
     private static let capacity = 64
     private static let spacingNs: UInt64 = 250_000_000

@@ -47,7 +47,14 @@ public final class MPU6050Model: SimulatedChip {
     private var fifoEnabled: Bool { regs[0x6A] & 0x40 != 0 && regs[0x23] & 0x08 != 0 }
     private var gPerLSB: Double { 1.0 / Double(16384 >> Int(regs[0x1C] >> 3 & 3)) }
     override public var waitingSamples: Int { fifoEnabled ? fifoCount / 6 : (fresh ? 1 : 0) }
-    override public var interruptLevel: Bool { intStatus & regs[0x38] != 0 }
+    /// When the last sample was produced: with LATCH_INT_EN clear (what the driver sets) the INT
+    /// pin gives a 50 us pulse per event rather than holding a level.
+    private var lastEventNs: UInt64 = .max
+    private var lastEventBits: UInt8 = 0
+    override public var interruptLevel: Bool {
+        if regs[0x37] & 0x20 != 0 { return intStatus & regs[0x38] != 0 }  // latched
+        return lastEventNs == time.monotonicNanoseconds() && lastEventBits & regs[0x38] != 0
+    }
 
     override public func produce(_ g: Vector3) {
         let s = (
@@ -57,6 +64,11 @@ public final class MPU6050Model: SimulatedChip {
         latest = s
         fresh = true
         intStatus |= 0x01
+        let before = intStatus
+        defer {
+            lastEventNs = producingAtNs
+            lastEventBits = 0x01 | (intStatus & ~before & 0x10)
+        }
         guard fifoEnabled else { return }
         for w in [s.0, s.1, s.2] {
             let u = UInt16(bitPattern: Int16(truncatingIfNeeded: w))

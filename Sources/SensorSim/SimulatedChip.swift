@@ -92,6 +92,8 @@ open class SimulatedChip: SensorBus {
     private var ticks: UInt64 = 0
     private var periodNs: Double = 0
     var selfTestOffset = Vector3.zero
+    /// The oscillator tick of the sample being produced (for models whose INT pin pulses).
+    var producingAtNs: UInt64 = 0
 
     public init(
         address: UInt8, source: any SampleSource, time: any TimeSource, oscillatorError: Double = 0.025,
@@ -236,6 +238,7 @@ open class SimulatedChip: SensorBus {
             if stuckFIFO {
                 continue
             }
+            producingAtNs = t
             produce(g + selfTestOffset)
         }
     }

@@ -64,6 +64,13 @@ struct Record: AsyncParsableCommand {
     @Flag(help: "Read one sample per data-ready instead of streaming the FIFO.")
     var noFifo = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "With --no-fifo and --interrupt: read only on edges, never on a wait timeout.",
+            discussion:
+                "For a passive register file such as the kernel's i2c-stub, whose DATA_READY never clears."))
+    var edgesOnly = false
+
     @Option(help: "Where the sensor sits, e.g. left-calf.")
     var location: String = "unknown"
 
@@ -143,7 +150,8 @@ struct Record: AsyncParsableCommand {
             }
         }
 
-        let settings = AccelerometerSettings(rateHz: rate, rangeG: range, useFIFO: !noFifo)
+        let settings = AccelerometerSettings(
+            rateHz: rate, rangeG: range, useFIFO: !noFifo, readOnlyOnEdges: edgesOnly)
         let sensor = ResilientAccelerometer(
             bus: device, chip: kind.map { .chip($0) } ?? .auto, settings: settings, interrupt: line,
             time: opened.time)

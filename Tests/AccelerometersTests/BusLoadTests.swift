@@ -95,3 +95,28 @@ private func f(_ v: Double, _ d: Int) -> String {
     let s = String((v * scale).rounded() / scale)
     return s
 }
+
+@Suite("High output rates")
+struct HighRateTests {
+    @Test("ADXL345 at 3200 Hz on a 400 kHz bus and 800 Hz on a 100 kHz bus lose nothing")
+    func adxl345Fast() throws {
+        for (rate, bus) in [(3200.0, 400_000.0), (800.0, 100_000.0)] {
+            let rig = try Rig(.adxl345, settings: AccelerometerSettings(rateHz: rate), busSpeedHz: bus)
+            try rig.engine.start()
+            try rig.run(seconds: 3, keep: false)
+            #expect(rig.lost == 0, "\(rate) Hz at \(bus) Hz: lost \(rig.lost)")
+            #expect(rig.chip.samples.lost == 0)
+            #expect(rig.accountingBalances)
+        }
+    }
+
+    @Test("each chip's highest rate on a 400 kHz bus loses nothing", arguments: ChipKind.allCases)
+    func highest(kind: ChipKind) throws {
+        let rate = try #require(kind.supportedRates.max())
+        let rig = try Rig(kind, settings: AccelerometerSettings(rateHz: rate), busSpeedHz: 400_000)
+        try rig.engine.start()
+        try rig.run(seconds: 3, keep: false)
+        #expect(rig.lost == 0, "\(kind) at \(rate) Hz: lost \(rig.lost)")
+        #expect(rig.accountingBalances)
+    }
+}

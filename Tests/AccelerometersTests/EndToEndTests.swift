@@ -87,7 +87,7 @@ struct EndToEndTests {
         #expect(a.count == b.count, "replay found \(a.count), driver path \(b.count)")
         // Interrupt-driven chips timestamp exactly; the polled MPU-6050's phase corrections can
         // move an onset by a few ms (the scoring window is -100/+150 ms).
-        let tolerance = kind == .mpu6050 ? 0.02 : 2 / rate + 1e-3
+        let tolerance = 2 / rate + 1e-3
         for (x, y) in zip(a, b) {
             #expect(abs(x.onset - y.onset) < tolerance, "onset \(x.onset) vs \(y.onset)")
         }

@@ -134,9 +134,7 @@ struct RecoveryTests {
         rig.run(seconds: 1)
         let overruns = rig.events.compactMap { if case .overrun(let n) = $0 { return n } else { return nil } }
         #expect(overruns.count == 1)
-        // Exact for interrupt-driven chips; the polled MPU-6050 may be one sample off.
-        let tolerance = kind == .mpu6050 ? 1 : 0
-        #expect(abs((overruns.first ?? -99) - rig.chip.samples.lost) <= tolerance)
+        #expect(overruns.first == rig.chip.samples.lost)
     }
 
     @Test("a wrong ID keeps the sensor down until the right chip answers")

@@ -100,7 +100,7 @@ public enum DetectorOutput: Sendable, Equatable {
 ///    the envelope has stayed under twice the floor for 70 ms, so the discharges of a doublet
 ///    30-40 ms apart make one twitch (a large twitch also ends when its ringing falls to a
 ///    quarter of its own peak). A candidate becomes a twitch only if the limb stayed at rest
-///    through it and for 0.5 s after, it lasted 25-500 ms (sustained vibration and tremor
+///    through it and for 1 s after, it lasted 25-500 ms (sustained vibration and tremor
 ///    bursts last longer), its high-band share is not that of a knock, its dominant frequency
 ///    (half-cycles counted with hysteresis on the dominant axis) is within 4-45 Hz, under
 ///    tremor a slow candidate stands well out of the tremor, and, when the limb made small
@@ -280,7 +280,7 @@ enum Tuning {
     static let unsettledClip = 3.0
     /// A candidate is held this long after it ends before it is reported, s, in case the limb
     /// turns out to be starting a movement.
-    static let confirmDelay = 0.5
+    static let confirmDelay = 1.0
     /// Not worn: no orientation change beyond `stillMg` for this long, s.
     static let notWornAfter = 900.0
     static let stillMg = 5.0

@@ -15,13 +15,13 @@ public import TwitchCore
 /// 1; the default 0.5 needs about 3.3 times.
 ///
 /// What the default trades: on the labelled development traces it finds about 93 % of the
-/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 98 %
-/// of its events real and under 2 false twitches per hour of rest; most false alarms that
-/// remain are on a real wrist recording, whose small, sharp movements look like twitches.
+/// twitches a sensor can resolve (peak at least five times its in-band noise), with about 99 %
+/// of its events real and under 2 false twitches per hour of rest; the false alarms that remain
+/// are mostly on a real wrist recording, whose small, sharp movements look like twitches.
 /// Raising it finds twitches nearer the noise floor at the price of more false alarms from
-/// noise bursts, tremor and small movements, and the price rises steeply (at 0.6: recall 94 %,
-/// precision 95 %, about 8 false twitches per hour of rest); lowering it keeps only larger,
-/// clearer twitches (at 0.4: recall 90 %, precision 98 %).
+/// noise bursts, tremor and small movements, and the price rises steeply (at 0.6: recall 95 %,
+/// precision 96 %, about 7 false twitches per hour of rest); lowering it keeps only larger,
+/// clearer twitches (at 0.4: recall 89 %, precision 99 %).
 public struct Sensitivity: Sendable, Equatable {
     /// 0 (only large, clear twitches) ... 1 (anything that stands out of the noise).
     public var value: Double

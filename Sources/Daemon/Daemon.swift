@@ -17,8 +17,9 @@ public struct DaemonOptions: Sendable {
     /// systemd's notification socket.
     public var notifier: any ServiceNotifier = NoNotifier()
     public var logger: Logger
-    /// Samples the ring between a sensor and its detector holds (rounded up to a power of two).
-    public var ringCapacity: Int = 16384
+    /// Samples the ring between a sensor and its detector holds (rounded up to a power of two);
+    /// 0 = two seconds of samples, at least 4096.
+    public var ringCapacity: Int = 0
     /// How often the detector thread drains the rings.
     public var detectorPeriod: Duration = .milliseconds(10)
     /// Events each output may have queued before further ones are dropped (and counted).
@@ -193,7 +194,9 @@ public final class Daemon: @unchecked Sendable {
                 "\(configuration.file):\(sensor.line): sensor \(sensor.location): \(error)", exit: .config)
         }
         let acquisition = Acquisition(
-            sensor: sensor, ringCapacity: max(options.ringCapacity, Int(sensor.rate * sensor.speed) * 2),
+            sensor: sensor,
+            ringCapacity: options.ringCapacity > 0
+                ? options.ringCapacity : max(4096, Int(sensor.rate * sensor.speed) * 2),
             realtimePriority: configuration.realtimePriority, logger: logger)
         let channel = Channel(acquisition: acquisition, detector: detector)
         acquisition.start(source: source)

@@ -197,11 +197,6 @@ public final class EventSocketServer: EventSink {
             // New lines for everyone.
             for i in clients.indices where keep[i] {
                 for line in lines { clients[i].buffer.append(contentsOf: line) }
-                if clients[i].waiting > clientBufferLimit {
-                    keep[i] = false
-                    droppedClientCount.add(1, ordering: .relaxed)
-                    log("event socket: dropped a client that is not reading (\(clients[i].waiting) bytes waiting)")
-                }
             }
             // Write what each socket takes now.
             for i in clients.indices where keep[i] && clients[i].waiting > 0 {
@@ -221,6 +216,12 @@ public final class EventSocketServer: EventSink {
                 } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
                     keep[i] = false
                 }
+            }
+            // Whoever still has more waiting than allowed is not keeping up: drop it.
+            for i in clients.indices where keep[i] && clients[i].waiting > clientBufferLimit {
+                keep[i] = false
+                droppedClientCount.add(1, ordering: .relaxed)
+                log("event socket: dropped a client that is not reading (\(clients[i].waiting) bytes waiting)")
             }
             var kept: [Client] = []
             for (i, c) in clients.enumerated() {

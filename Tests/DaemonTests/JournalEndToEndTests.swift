@@ -1,0 +1,154 @@
+import Daemon
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A stand-alone journald serving namespace `name` (needs root and systemd's journald binary).
+final class JournaldNamespace {
+    let name: String
+    var process: Process?
+    var socket: String { "/run/systemd/journal.\(name)/socket" }
+    static let binary = "/lib/systemd/systemd-journald"
+
+    static var unavailableReason: String? {
+        if getuid() != 0 { return "needs root to run a journald namespace" }
+        if !FileManager.default.isExecutableFile(atPath: binary) { return "\(binary) not installed" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl")
+            && !FileManager.default.isExecutableFile(atPath: "/bin/journalctl")
+        {
+            return "journalctl not installed"
+        }
+        return nil
+    }
+
+    init(tag: String) {
+        name = "twitchd-\(tag)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+    }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = [name]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        _ = waitUntil(5) { FileManager.default.fileExists(atPath: self.socket) }
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+        // journald leaves its socket behind; remove it so senders see the outage.
+        unlink(socket)
+    }
+
+    /// Entries of this namespace with `MESSAGE_ID`, as JSON objects, oldest first.
+    func entries(messageID: String) -> [[String: Any]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "journalctl --namespace=\(name) -o json --no-pager MESSAGE_ID=\(messageID)"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: "/run/systemd/journal.\(name)")
+        if let machines = try? FileManager.default.contentsOfDirectory(atPath: "/var/log/journal") {
+            for m in machines where m.hasSuffix(".\(name)") {
+                try? FileManager.default.removeItem(atPath: "/var/log/journal/\(m)")
+            }
+        }
+    }
+}
+
+@Suite(.serialized) struct JournalEndToEndTests {
+    /// Every event the daemon emitted is in the journal with all its fields.
+    @Test func everyEventReachesJournaldWithItsFields() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        let journal = JournaldNamespace(tag: "e2e")
+        try journal.start()
+        let dir = temporaryDirectory("journal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var config = simConfiguration(dir: dir, sensors: [("left-calf", 4)], speed: 8)
+        config.journal = true
+        config.journalSocket = journal.socket
+        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+        #expect(waitUntil(10) { collector.count >= 8 })
+        daemon.stop()
+        let sent = collector.all
+        var got: [[String: Any]] = []
+        _ = waitUntil(5) {
+            got = journal.entries(messageID: MessageID.twitch)
+            return got.count >= sent.count
+        }
+        #expect(got.count == sent.count)
+        for (event, entry) in zip(sent, got) {
+            guard case .twitch(let t) = event.kind else { continue }
+            let fields = Dictionary(uniqueKeysWithValues: event.journalFields)
+            #expect(entry["TWITCH_SEQ"] as? String == String(event.seq))
+            #expect(entry["MESSAGE"] as? String == event.message)
+            #expect(entry["PRIORITY"] as? String == "6")
+            #expect(entry["SYSLOG_IDENTIFIER"] as? String == "twitchd")
+            #expect(entry["TWITCH_LOCATION"] as? String == "left-calf")
+            #expect(entry["TWITCH_AXIS"] as? String == t.axis.rawValue)
+            for key in [
+                "TWITCH_ONSET_REALTIME_USEC", "TWITCH_ONSET_MONOTONIC_USEC", "TWITCH_DURATION_MS", "TWITCH_PEAK_MG",
+                "TWITCH_FREQ_HZ", "TWITCH_SNR", "TWITCH_CONFIDENCE", "TWITCH_SENSOR",
+            ] {
+                #expect(entry[key] as? String == fields[key], "\(key)")
+            }
+            #expect((entry["MESSAGE"] as? String)?.hasPrefix("twitch left-calf ") == true)
+        }
+    }
+
+    /// journald stopped mid-run and started again: no event lost, order kept.
+    @Test func journaldRestartLosesNothing() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        let journal = JournaldNamespace(tag: "restart")
+        try journal.start()
+        let dir = temporaryDirectory("jrestart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var config = simConfiguration(dir: dir, sensors: [("left-calf", 5)], speed: 8)
+        config.journal = true
+        config.journalSocket = journal.socket
+        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+        #expect(waitUntil(10) { collector.count >= 3 })
+        journal.stop()
+        let atStop = collector.count
+        #expect(waitUntil(10) { collector.count >= atStop + 4 })
+        try journal.start()
+        #expect(waitUntil(10) { collector.count >= atStop + 7 })
+        daemon.stop()
+        let sent = collector.all.map { String($0.seq) }
+        var got: [String] = []
+        _ = waitUntil(5) {
+            got = journal.entries(messageID: MessageID.twitch).compactMap { $0["TWITCH_SEQ"] as? String }
+            return got.count >= sent.count
+        }
+        #expect(got == sent)
+    }
+}

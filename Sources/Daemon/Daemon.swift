@@ -321,15 +321,15 @@ public final class Daemon: @unchecked Sendable {
         guard !stopped else { return }
         stopped = true
         options.notifier.notify("STOPPING=1")
+        stopSupervisor.store(true, ordering: .relaxed)
+        supervisorWake.signal()
+        supervisorThread?.join()
+        supervisorThread = nil
         let all = channels.withLock { $0 }
         for c in all { c.acquisition.stop() }
         stopDetector.store(true, ordering: .releasing)
         detectorThread?.join()
         detectorThread = nil
-        stopSupervisor.store(true, ordering: .relaxed)
-        supervisorWake.signal()
-        supervisorThread?.join()
-        supervisorThread = nil
         closeOutputs()
         saveSeq()
         let s = summary()
@@ -473,7 +473,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func supervise() {
         let notifier = options.notifier
-        let watchdogNs: UInt64? = notifier.watchdogInterval.map {
+        let watchdogNs: UInt64? = notifier.watchdogPingInterval.map {
             UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000)
         }
         let statusNs =
@@ -481,7 +481,7 @@ public final class Daemon: @unchecked Sendable {
             + UInt64(options.statusPeriod.components.attoseconds / 1_000_000_000)
         // Wake often enough for the watchdog (half its period) and for READY.
         var tickNs: UInt64 = min(statusNs, 250_000_000)
-        if let w = watchdogNs { tickNs = min(tickNs, max(w / 2, 1_000_000)) }
+        if let w = watchdogNs { tickNs = min(tickNs, max(w / 4, 1_000_000)) }
         var lastStatus: UInt64 = 0
         var lastWatchdog: UInt64 = 0
         while !stopSupervisor.load(ordering: .relaxed) {
@@ -495,7 +495,7 @@ public final class Daemon: @unchecked Sendable {
                 notifier.notify("READY=1\nSTATUS=\(summary().statusLine)")
                 logger.info("all sensors streaming")
             }
-            if let w = watchdogNs, now &- lastWatchdog >= w / 2, healthy(current, now: now) {
+            if let w = watchdogNs, now &- lastWatchdog >= w &- w / 8, healthy(current, now: now) {
                 lastWatchdog = now
                 notifier.notify("WATCHDOG=1")
             }

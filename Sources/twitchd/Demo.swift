@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Journal
 import Logging
 import TwitchCore
 
@@ -64,7 +65,7 @@ struct Demo: ParsableCommand {
         if let journalSocket {
             configuration.journalSocket = journalSocket
         } else {
-            configuration.journal = FileManager.default.fileExists(atPath: systemJournal)
+            configuration.journal = JournalWriter.socketExists(at: systemJournal)
         }
         let socketPath =
             eventSocket
@@ -74,7 +75,7 @@ struct Demo: ParsableCommand {
         configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
 
         var options = DaemonOptions(sourceFactory: SourceFactories.synthetic, logger: logger)
-        options.journalFactory = JournalOutputs.native
+        options.journalFactory = JournalSink.make
         let stop = ServiceLoop.StopRequest()
         let printer = EventPrinter.forStandardOutput()
         let asJSON = json

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Journal
 import Logging
 import TwitchCore
 
@@ -34,7 +35,6 @@ struct Run: ParsableCommand {
     var logLevel: String = "info"
 
     func run() throws {
-        let logger = bootstrapLogging(level: logLevel)
         let overrides = Overrides(
             journalSocket: journalSocket, eventSocket: eventSocket, stateDirectory: stateDirectory)
         let path = config
@@ -46,11 +46,16 @@ struct Run: ParsableCommand {
             configuration = try load()
         } catch {
             for issue in error.issues { FileHandle.standardError.write(Data("twitchd: \(issue)\n".utf8)) }
+            let systemd = SystemdNotifier.fromEnvironment()
+            systemd.status("configuration error: \(error.issues.first?.description ?? "")")
             throw ExitCode(SysExit.config.rawValue)
         }
+        let logger = bootstrapLogging(
+            level: logLevel, journal: configuration.journal ? configuration.journalSocket : nil)
         var options = DaemonOptions(sourceFactory: SourceFactories.synthetic, logger: logger)
-        options.journalFactory = JournalOutputs.native
-        options.notifier = SystemdNotifier() ?? NoNotifier()
+        options.journalFactory = JournalSink.make
+        let systemd = SystemdNotifier.fromEnvironment()
+        if systemd.isEnabled { options.notifier = JournalNotifier(systemd) }
         let stop = ServiceLoop.StopRequest()
         if print {
             let printer = EventPrinter.forStandardOutput()
@@ -92,13 +97,22 @@ struct Overrides {
     }
 }
 
-/// Sets up swift-log once: standard error (the journal picks it up under systemd).
-func bootstrapLogging(level: String) -> Logger {
+/// Sets up swift-log once. With a journal socket, the daemon's own messages go to the journal
+/// (structured, with priorities) and, when standard error is a terminal, to it as well; without
+/// one, to standard error only.
+func bootstrapLogging(level: String, journal socket: String? = nil) -> Logger {
     let parsed = Logger.Level(rawValue: level.lowercased()) ?? .info
+    let writer = socket.flatMap {
+        try? JournalWriter(.init(socketPath: $0, spoolDirectory: nil, retryInterval: nil))
+    }
+    let terminal = isatty(STDERR_FILENO) == 1
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = parsed
-        return handler
+        var stderrHandler = StreamLogHandler.standardError(label: label)
+        stderrHandler.logLevel = parsed
+        guard let writer else { return stderrHandler }
+        let journalHandler = JournalLogHandler(label: label, writer: writer, level: parsed)
+        if !terminal { return journalHandler }
+        return MultiplexLogHandler([journalHandler, stderrHandler])
     }
     var logger = Logger(label: "twitchd")
     logger.logLevel = parsed

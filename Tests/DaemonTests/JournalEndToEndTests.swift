@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import Journal
 import Testing
 
 #if canImport(Glibc)
@@ -97,13 +98,13 @@ final class JournaldNamespace {
         let sent = collector.all
         var got: [[String: Any]] = []
         _ = waitUntil(5) {
-            got = journal.entries(messageID: MessageID.twitch)
+            got = journal.entries(messageID: JournalMessageID.twitch)
             return got.count >= sent.count
         }
         #expect(got.count == sent.count)
         for (event, entry) in zip(sent, got) {
             guard case .twitch(let t) = event.kind else { continue }
-            let fields = Dictionary(uniqueKeysWithValues: event.journalFields)
+            let fields = event.journalEntry
             #expect(entry["TWITCH_SEQ"] as? String == String(event.seq))
             #expect(entry["MESSAGE"] as? String == event.message)
             #expect(entry["PRIORITY"] as? String == "6")
@@ -115,6 +116,7 @@ final class JournaldNamespace {
                 "TWITCH_FREQ_HZ", "TWITCH_SNR", "TWITCH_CONFIDENCE", "TWITCH_SENSOR",
             ] {
                 #expect(entry[key] as? String == fields[key], "\(key)")
+                #expect(fields[key] != nil, "\(key)")
             }
             #expect((entry["MESSAGE"] as? String)?.hasPrefix("twitch left-calf ") == true)
         }
@@ -146,7 +148,7 @@ final class JournaldNamespace {
         let sent = collector.all.map { String($0.seq) }
         var got: [String] = []
         _ = waitUntil(5) {
-            got = journal.entries(messageID: MessageID.twitch).compactMap { $0["TWITCH_SEQ"] as? String }
+            got = journal.entries(messageID: JournalMessageID.twitch).compactMap { $0["TWITCH_SEQ"] as? String }
             return got.count >= sent.count
         }
         #expect(got == sent)

@@ -79,7 +79,7 @@ func testOptions(extra: [any EventSink] = []) -> DaemonOptions {
     var o = DaemonOptions(sourceFactory: SourceFactories.synthetic, logger: testLogger())
     o.detectorFactory = { ThresholdDetector(location: $0.location) }
     o.extraSinks = extra
-    o.journalFactory = JournalOutputs.native
+    o.journalFactory = JournalSink.make
     return o
 }
 

@@ -74,7 +74,7 @@ struct Demo: ParsableCommand {
         configuration.eventSocket = socketPath
         configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
 
-        var options = DaemonOptions(sourceFactory: SourceFactories.synthetic, logger: logger)
+        var options = DaemonOptions(sourceFactory: SourceFactories.simulated, logger: logger)
         options.journalFactory = JournalSink.make
         let stop = ServiceLoop.StopRequest()
         let printer = EventPrinter.forStandardOutput()

@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
         }
         let logger = bootstrapLogging(
             level: logLevel, journal: configuration.journal ? configuration.journalSocket : nil)
-        var options = DaemonOptions(sourceFactory: SourceFactories.synthetic, logger: logger)
+        var options = DaemonOptions(sourceFactory: SourceFactories.simulated, logger: logger)
         options.journalFactory = JournalSink.make
         let systemd = SystemdNotifier.fromEnvironment()
         if systemd.isEnabled { options.notifier = JournalNotifier(systemd) }

@@ -9,19 +9,25 @@ import TwitchCore
     import Glibc
 #endif
 
-/// A deliberately simple detector for pipeline tests: a twitch whenever |a - 1 g| on z exceeds a
-/// threshold, then 300 ms of refractory time. It lets the daemon's plumbing be tested on its own.
+/// A deliberately simple detector for pipeline tests: a "twitch" whenever the acceleration leaves
+/// its running mean by more than a threshold, then 300 ms of refractory time. It lets the daemon's
+/// plumbing be tested independently of the real detector's tuning.
 struct ThresholdDetector: StreamDetector {
     var thresholdG: Double = 0.004
     var location: String
+    var mean: Vector3?
     var refractoryUntil = -Double.infinity
-    var count = 0
 
     mutating func process(_ sample: Sample, _ emit: (DetectorOutput) -> Void) {
-        let deviation = abs(sample.acceleration.z - 1)
+        let a = sample.acceleration
+        guard let m = mean else {
+            mean = a
+            return
+        }
+        mean = m * 0.99 + a * 0.01
+        let deviation = (a - m).magnitude
         if deviation > thresholdG && sample.time >= refractoryUntil {
             refractoryUntil = sample.time + 0.3
-            count += 1
             emit(
                 .twitch(
                     TwitchEvent(
@@ -76,7 +82,7 @@ func simConfiguration(dir: String, sensors: [(String, UInt64)] = [("left-calf", 
 }
 
 func testOptions(extra: [any EventSink] = []) -> DaemonOptions {
-    var o = DaemonOptions(sourceFactory: SourceFactories.synthetic, logger: testLogger())
+    var o = DaemonOptions(sourceFactory: SourceFactories.simulated, logger: testLogger())
     o.detectorFactory = { ThresholdDetector(location: $0.location) }
     o.extraSinks = extra
     o.journalFactory = JournalSink.make

@@ -413,7 +413,9 @@ private struct Validator {
         if let location {
             let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
             if location.isEmpty || location.unicodeScalars.contains(where: { !allowed.contains($0) }) {
-                fail("\(path).location", "expected a label of letters, digits, '-', '_' or '.' (e.g. left-calf)")
+                fail(
+                    "\(path).location",
+                    "expected a label of letters, digits, '-', '_' or '.' (e.g. left-calf)")
             }
         }
         if let v = t["address"] {

@@ -59,7 +59,8 @@ public struct DaemonSummary: Sendable, Equatable {
     public static func == (a: DaemonSummary, b: DaemonSummary) -> Bool {
         a.rates.map(\.location) == b.rates.map(\.location) && a.rates.map(\.hz) == b.rates.map(\.hz)
             && a.twitchesLastHour == b.twitchesLastHour && a.samplesDroppedInRing == b.samplesDroppedInRing
-            && a.samplesLostInChip == b.samplesLostInChip && a.eventsDroppedInOutputs == b.eventsDroppedInOutputs
+            && a.samplesLostInChip == b.samplesLostInChip
+            && a.eventsDroppedInOutputs == b.eventsDroppedInOutputs
             && a.healthy == b.healthy && a.lastSeq == b.lastSeq
     }
 
@@ -251,7 +252,11 @@ public final class Daemon: @unchecked Sendable {
             var keep: [SinkRunner] = []
             var close: [SinkRunner] = []
             for r in oldRunners {
-                if options.extraSinks.contains(where: { $0 === r.sink }) { keep.append(r) } else { close.append(r) }
+                if options.extraSinks.contains(where: { $0 === r.sink }) {
+                    keep.append(r)
+                } else {
+                    close.append(r)
+                }
             }
             for r in close { outputsDroppedBase.add(r.dropped, ordering: .relaxed) }
             runners.withLock { $0 = keep }
@@ -343,7 +348,8 @@ public final class Daemon: @unchecked Sendable {
     private func detectorLoop() {
         let buffer = UnsafeMutableBufferPointer<AcquiredSample>.allocate(capacity: 1024)
         defer { buffer.deallocate() }
-        let periodNs = UInt64(options.detectorPeriod.components.attoseconds / 1_000_000_000)
+        let periodNs =
+            UInt64(options.detectorPeriod.components.attoseconds / 1_000_000_000)
             + UInt64(options.detectorPeriod.components.seconds) * 1_000_000_000
         while true {
             let stopping = stopDetector.load(ordering: .acquiring)
@@ -462,7 +468,8 @@ public final class Daemon: @unchecked Sendable {
                 c.pendingChipLost = 0
             }
             if c.pendingRingDropped > 0 {
-                logger.warning("\(c.sensor.location): \(c.pendingRingDropped) samples dropped: detector behind")
+                logger.warning(
+                    "\(c.sensor.location): \(c.pendingRingDropped) samples dropped: detector behind")
                 publish(c, .overrun(lostSamples: c.pendingRingDropped, stage: "ring"), monotonicUsec: nowUsec)
                 c.pendingRingDropped = 0
             }
@@ -512,7 +519,8 @@ public final class Daemon: @unchecked Sendable {
         guard !current.isEmpty else { return false }
         return current.allSatisfy { c in
             let last = c.acquisition.lastReadNs.load(ordering: .relaxed)
-            return last != 0 && now &- last < 2_000_000_000 && c.acquisition.failing.load(ordering: .relaxed) == 0
+            return last != 0 && now &- last < 2_000_000_000
+                && c.acquisition.failing.load(ordering: .relaxed) == 0
         }
     }
 
@@ -529,7 +537,8 @@ public final class Daemon: @unchecked Sendable {
                 c.rateWindowStartNs = now
                 c.rateWindowStartCount = count
             } else if now &- c.rateWindowStartNs >= 1_000_000_000 {
-                c.measuredRate = Double(count - c.rateWindowStartCount) / (Double(now &- c.rateWindowStartNs) / 1e9)
+                c.measuredRate =
+                    Double(count - c.rateWindowStartCount) / (Double(now &- c.rateWindowStartNs) / 1e9)
                 c.rateWindowStartNs = now
                 c.rateWindowStartCount = count
             }
@@ -542,7 +551,9 @@ public final class Daemon: @unchecked Sendable {
             list.removeAll { $0 < hourAgo }
             return list.count
         }
-        let outputs = runners.withLock { $0 }.reduce(outputsDroppedBase.load(ordering: .relaxed)) { $0 + $1.dropped }
+        let outputs = runners.withLock { $0 }.reduce(outputsDroppedBase.load(ordering: .relaxed)) {
+            $0 + $1.dropped
+        }
         return DaemonSummary(
             rates: rates, twitchesLastHour: lastHour, samplesDroppedInRing: ring, samplesLostInChip: chip,
             eventsDroppedInOutputs: outputs, healthy: healthy(current, now: now), lastSeq: lastSeq)

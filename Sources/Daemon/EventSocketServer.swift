@@ -37,13 +37,16 @@ public final class EventSocketServer: EventSink {
 
     /// Binds `path` (replacing a stale socket), mode 0660, and starts serving.
     public init(
-        path: String, clientBufferLimit: Int = 256 * 1024, log: @escaping @Sendable (String) -> Void = { _ in }
+        path: String, clientBufferLimit: Int = 256 * 1024,
+        log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(SetupError) {
         self.path = path
         self.clientBufferLimit = clientBufferLimit
         self.log = log
         let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if !dir.isEmpty {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SetupError(description: "socket: \(String(cString: strerror(errno)))") }
         var st = stat()
@@ -202,7 +205,9 @@ public final class EventSocketServer: EventSink {
             for i in clients.indices where keep[i] && clients[i].waiting > 0 {
                 let c = clients[i]
                 let n = c.buffer.withUnsafeBytes { raw in
-                    send(c.fd, raw.baseAddress.map { $0 + c.offset }, c.waiting, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                    send(
+                        c.fd, raw.baseAddress.map { $0 + c.offset }, c.waiting,
+                        Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
                 }
                 if n > 0 {
                     clients[i].offset += n
@@ -221,7 +226,9 @@ public final class EventSocketServer: EventSink {
             for i in clients.indices where keep[i] && clients[i].waiting > clientBufferLimit {
                 keep[i] = false
                 droppedClientCount.add(1, ordering: .relaxed)
-                log("event socket: dropped a client that is not reading (\(clients[i].waiting) bytes waiting)")
+                log(
+                    "event socket: dropped a client that is not reading (\(clients[i].waiting) bytes waiting)"
+                )
             }
             var kept: [Client] = []
             for (i, c) in clients.enumerated() {

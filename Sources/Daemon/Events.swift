@@ -68,7 +68,8 @@ public struct DaemonEvent: Sendable, Equatable {
         case .sensorLost(let detail): return "sensor \(sensor) (\(location)) lost: \(detail)"
         case .sensorBack: return "sensor \(sensor) (\(location)) back"
         case .overrun(let n, let stage):
-            return "\(n) samples lost in the \(stage == "ring" ? "detector ring" : "sensor FIFO") (\(location))"
+            return
+                "\(n) samples lost in the \(stage == "ring" ? "detector ring" : "sensor FIFO") (\(location))"
         }
     }
 

@@ -1,4 +1,3 @@
-
 /// Tells the service manager how the daemon is doing (sd_notify).
 public protocol ServiceNotifier: Sendable {
     /// Sends one or more `KEY=VALUE` lines, e.g. `READY=1` or `STATUS=...`.
@@ -13,4 +12,3 @@ public struct NoNotifier: ServiceNotifier {
     public func notify(_ state: String) {}
     public var watchdogPingInterval: Duration? { nil }
 }
-

@@ -13,7 +13,8 @@ public struct EventPrinter: Sendable {
 
     /// Colour when stdout is a terminal and `NO_COLOR` is not set.
     public static func forStandardOutput() -> EventPrinter {
-        EventPrinter(color: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+        EventPrinter(
+            color: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
     }
 
     private func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
@@ -65,12 +66,14 @@ public struct EventPrinter: Sendable {
             }
             return "\(when)  \(loc)  \(paint(text, "2"))  #\(seq)"
         case "sensor-lost":
-            return "\(when)  \(loc)  \(paint("sensor lost: \(o["detail"] as? String ?? "")", "1;31"))  #\(seq)"
+            return
+                "\(when)  \(loc)  \(paint("sensor lost: \(o["detail"] as? String ?? "")", "1;31"))  #\(seq)"
         case "sensor-back":
             return "\(when)  \(loc)  \(paint("sensor back", "1;32"))  #\(seq)"
         case "overrun":
             let n = (o["lost_samples"] as? NSNumber)?.intValue ?? 0
-            return "\(when)  \(loc)  \(paint("\(n) samples lost (\(o["stage"] as? String ?? "?"))", "1;31"))  #\(seq)"
+            return
+                "\(when)  \(loc)  \(paint("\(n) samples lost (\(o["stage"] as? String ?? "?"))", "1;31"))  #\(seq)"
         default:
             return nil
         }

@@ -23,7 +23,8 @@ enum Realtime {
         if mlockall(Int32(MCL_CURRENT | MCL_FUTURE)) == 0 { return nil }
         let e = errno
         if e == EPERM || e == ENOMEM {
-            return "not permitted (needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK): \(String(cString: strerror(e)))"
+            return
+                "not permitted (needs CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK): \(String(cString: strerror(e)))"
         }
         return String(cString: strerror(e))
     }

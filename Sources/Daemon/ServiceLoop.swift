@@ -50,7 +50,10 @@ public enum ServiceLoop {
         }
         let end: DispatchTime =
             duration.map {
-                .now() + .nanoseconds(Int($0.components.seconds) * 1_000_000_000 + Int($0.components.attoseconds / 1_000_000_000))
+                .now()
+                    + .nanoseconds(
+                        Int($0.components.seconds) * 1_000_000_000
+                            + Int($0.components.attoseconds / 1_000_000_000))
             } ?? .distantFuture
         while true {
             stop.wait(until: min(end, .now() + 1))
@@ -58,7 +61,9 @@ public enum ServiceLoop {
                 defer { list = [] }
                 return list
             }
-            if signals.contains(SIGTERM) || signals.contains(SIGINT) || stop.requested || DispatchTime.now() >= end {
+            if signals.contains(SIGTERM) || signals.contains(SIGINT) || stop.requested
+                || DispatchTime.now() >= end
+            {
                 let which =
                     signals.contains(SIGTERM) ? "SIGTERM" : signals.contains(SIGINT) ? "SIGINT" : "end of run"
                 logger.info("stopping (\(which))")

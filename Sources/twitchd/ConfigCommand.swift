@@ -24,9 +24,11 @@ struct ConfigCommand: ParsableCommand {
                 var out = "\(file): OK, \(c.sensors.count) sensor\(c.sensors.count == 1 ? "" : "s")\n"
                 for s in c.sensors {
                     let interrupt = s.interrupt.map { "interrupt \($0)" } ?? "polled"
-                    out += "  \(s.location): \(s.name) chip \(s.chip.rawValue), \(s.rate) Hz, ±\(s.rangeG) g, \(interrupt)\n"
+                    out +=
+                        "  \(s.location): \(s.name) chip \(s.chip.rawValue), \(s.rate) Hz, ±\(s.rangeG) g, \(interrupt)\n"
                 }
-                out += "  journal: \(c.journal ? c.journalSocket : "off"); events: \(c.eventSocket ?? "off")\n"
+                out +=
+                    "  journal: \(c.journal ? c.journalSocket : "off"); events: \(c.eventSocket ?? "off")\n"
                 FileHandle.standardOutput.write(Data(out.utf8))
             } catch {
                 let text = error.issues.map { "\($0)\n" }.joined()

@@ -84,7 +84,8 @@ struct Demo: ParsableCommand {
                 if !LineWriter.write(asJSON ? event.jsonLine : printer.line(event)) { stop.request() }
             })
         let daemon = Daemon(configuration: configuration, options: options)
-        let journalNote = configuration.journal ? "journal: \(configuration.journalSocket)" : "no journal found"
+        let journalNote =
+            configuration.journal ? "journal: \(configuration.journalSocket)" : "no journal found"
         FileHandle.standardError.write(
             Data(
                 """
@@ -102,7 +103,9 @@ struct Demo: ParsableCommand {
         let status = ServiceLoop.run(daemon: daemon, duration: limit, stop: stop, reload: nil, logger: logger)
         let s = daemon.summary()
         FileHandle.standardError.write(
-            Data("twitchd demo: \(s.twitchesLastHour) twitches; \(s.samplesDroppedInRing) samples dropped.\n".utf8))
+            Data(
+                "twitchd demo: \(s.twitchesLastHour) twitches; \(s.samplesDroppedInRing) samples dropped.\n"
+                    .utf8))
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 }

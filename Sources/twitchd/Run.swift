@@ -19,7 +19,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Configuration file.")
     var config: String = DaemonConfiguration.defaultPath
 
-    @Option(name: .long, help: "journald's native socket (e.g. /run/systemd/journal.NAME/socket for a namespace).")
+    @Option(
+        name: .long, help: "journald's native socket (e.g. /run/systemd/journal.NAME/socket for a namespace)."
+    )
     var journalSocket: String?
 
     @Option(name: .long, help: "Serve live events on this socket instead of the configured one.")
@@ -88,7 +90,9 @@ struct Overrides {
             c.journalSocket = journalSocket
             c.journal = true
         }
-        if let eventSocket { c.eventSocket = eventSocket.isEmpty || eventSocket == "none" ? nil : eventSocket }
+        if let eventSocket {
+            c.eventSocket = eventSocket.isEmpty || eventSocket == "none" ? nil : eventSocket
+        }
         if let stateDirectory { c.stateDirectory = stateDirectory }
         // Without root or systemd, fall back to user-writable places.
         if let socket = c.eventSocket { c.eventSocket = Paths.usableSocketPath(socket) }

@@ -19,7 +19,8 @@ struct Tail: ParsableCommand {
     @Flag(name: .long, help: "Print the raw JSON lines.")
     var json = false
 
-    @Option(name: .long, help: "The event socket (default: /run/twitchd/events.sock, then per-user fallbacks).")
+    @Option(
+        name: .long, help: "The event socket (default: /run/twitchd/events.sock, then per-user fallbacks).")
     var socket: String?
 
     func run() throws {

@@ -13,7 +13,9 @@ final class Twitchd {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ binary: String, _ arguments: [String], dir: String, tag: String, environment: [String: String] = [:])
+    init(
+        _ binary: String, _ arguments: [String], dir: String, tag: String, environment: [String: String] = [:]
+    )
         throws
     {
         stdoutPath = "\(dir)/\(tag).out"
@@ -53,7 +55,8 @@ final class Twitchd {
 
 /// A configuration file playing `trace` (or the simulator) `speed` times faster than real time.
 func writeConfig(
-    _ path: String, dir: String, trace: String?, speed: Double, extraSensor: Bool = false, journal: String? = nil
+    _ path: String, dir: String, trace: String?, speed: Double, extraSensor: Bool = false,
+    journal: String? = nil
 ) {
     var text = """
         [[sensor]]
@@ -142,7 +145,8 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
             print("skipped: needs the built twitchd and shared/data/traces")
             return
         }
-        let journal: JournaldNamespace? = JournaldNamespace.unavailableReason == nil ? JournaldNamespace(tag: "term") : nil
+        let journal: JournaldNamespace? =
+            JournaldNamespace.unavailableReason == nil ? JournaldNamespace(tag: "term") : nil
         try journal?.start()
         let dir = temporaryDirectory("term")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -166,8 +170,11 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
         if let journal {
             var got: [String] = []
             _ = waitUntil(5) {
-                got = journal.entries(messageID: JournalMessageID.twitch).compactMap { $0["TWITCH_SEQ"] as? String }
-                return got.count >= jsonObjects(client.lines).filter { $0["type"] as? String == "twitch" }.count
+                got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
+                    $0["TWITCH_SEQ"] as? String
+                }
+                return got.count
+                    >= jsonObjects(client.lines).filter { $0["type"] as? String == "twitch" }.count
             }
             let twitchSeqs = jsonObjects(client.lines).filter { $0["type"] as? String == "twitch" }
                 .compactMap { ($0["seq"] as? Int).map(String.init) }
@@ -217,7 +224,8 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
         let dir = temporaryDirectory("tailbin")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         writeConfig(dir + "/t.toml", dir: dir, trace: trace, speed: 20)
-        let tail = try Twitchd(bin, ["tail", "--json", "--socket", dir + "/events.sock"], dir: dir, tag: "tail")
+        let tail = try Twitchd(
+            bin, ["tail", "--json", "--socket", dir + "/events.sock"], dir: dir, tag: "tail")
         #expect(waitUntil(3) { tail.stderr.contains("waiting for the daemon") })
         var daemon = try Twitchd(bin, ["run", "--config", dir + "/t.toml"], dir: dir, tag: "run1")
         #expect(waitUntil(15) { tail.stdout.split(separator: "\n").count >= 2 })

@@ -112,7 +112,8 @@ final class JournaldNamespace {
             #expect(entry["TWITCH_LOCATION"] as? String == "left-calf")
             #expect(entry["TWITCH_AXIS"] as? String == t.axis.rawValue)
             for key in [
-                "TWITCH_ONSET_REALTIME_USEC", "TWITCH_ONSET_MONOTONIC_USEC", "TWITCH_DURATION_MS", "TWITCH_PEAK_MG",
+                "TWITCH_ONSET_REALTIME_USEC", "TWITCH_ONSET_MONOTONIC_USEC", "TWITCH_DURATION_MS",
+                "TWITCH_PEAK_MG",
                 "TWITCH_FREQ_HZ", "TWITCH_SNR", "TWITCH_CONFIDENCE", "TWITCH_SENSOR",
             ] {
                 #expect(entry[key] as? String == fields[key], "\(key)")
@@ -148,7 +149,9 @@ final class JournaldNamespace {
         let sent = collector.all.map { String($0.seq) }
         var got: [String] = []
         _ = waitUntil(5) {
-            got = journal.entries(messageID: JournalMessageID.twitch).compactMap { $0["TWITCH_SEQ"] as? String }
+            got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
+                $0["TWITCH_SEQ"] as? String
+            }
             return got.count >= sent.count
         }
         #expect(got == sent)

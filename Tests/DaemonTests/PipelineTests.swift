@@ -30,7 +30,9 @@ import Testing
         }
         // One clock offset per sensor: realtime - monotonic is the same for all its events.
         for location in ["left-calf", "right-calf"] {
-            let offsets = events.filter { $0.location == location }.map { $0.realtimeUsec - Int64($0.monotonicUsec) }
+            let offsets = events.filter { $0.location == location }.map {
+                $0.realtimeUsec - Int64($0.monotonicUsec)
+            }
             #expect((offsets.max() ?? 0) - (offsets.min() ?? 0) < 1000)
         }
         let s = daemon.summary()
@@ -58,7 +60,10 @@ import Testing
         let daemon = Daemon(configuration: config, options: options)
         try daemon.start()
         #expect(waitUntil(5) { daemon.summary().samplesDroppedInRing > 0 })
-        #expect(waitUntil(5) { collector.all.contains { if case .overrun(_, "ring") = $0.kind { true } else { false } } })
+        #expect(
+            waitUntil(5) {
+                collector.all.contains { if case .overrun(_, "ring") = $0.kind { true } else { false } }
+            })
         daemon.stop()
     }
 
@@ -87,7 +92,9 @@ import Testing
         let filler = String(repeating: "x", count: 2000)
         // (The kernel buffers a couple of hundred kB per socket before our own buffer fills.)
         for _ in 0..<60 {
-            for _ in 0..<10 { daemon.eventSocket?.publish(line: "{\"type\":\"filler\",\"pad\":\"\(filler)\"}") }
+            for _ in 0..<10 {
+                daemon.eventSocket?.publish(line: "{\"type\":\"filler\",\"pad\":\"\(filler)\"}")
+            }
             a.pump(0.03)
             b.pump(0.03)
             if daemon.eventSocket?.droppedClients == 1 { break }

@@ -102,20 +102,21 @@ struct Overrides {
 }
 
 /// Sets up swift-log once. With a journal socket, the daemon's own messages go to the journal
-/// (structured, with priorities) and, when standard error is a terminal, to it as well; without
-/// one, to standard error only.
+/// (structured, with priorities) and, unless standard error already is the journal, to standard
+/// error as well; without one, to standard error only.
 func bootstrapLogging(level: String, journal socket: String? = nil) -> Logger {
     let parsed = Logger.Level(rawValue: level.lowercased()) ?? .info
     let writer = socket.flatMap {
         try? JournalWriter(.init(socketPath: $0, spoolDirectory: nil, retryInterval: nil))
     }
-    let terminal = isatty(STDERR_FILENO) == 1
+    // Under systemd stderr already is the journal (JOURNAL_STREAM): don't log twice there.
+    let alsoStderr = getenv("JOURNAL_STREAM") == nil
     LoggingSystem.bootstrap { label in
         var stderrHandler = StreamLogHandler.standardError(label: label)
         stderrHandler.logLevel = parsed
         guard let writer else { return stderrHandler }
         let journalHandler = JournalLogHandler(label: label, writer: writer, level: parsed)
-        if !terminal { return journalHandler }
+        if !alsoStderr { return journalHandler }
         return MultiplexLogHandler([journalHandler, stderrHandler])
     }
     var logger = Logger(label: "twitchd")

@@ -42,6 +42,10 @@ public struct SensorConfiguration: Sendable, Equatable {
     public var seed: UInt64?
     /// Simulated buses only: play faster than real time (1 = real time). For tests.
     public var speed: Double = 1
+    /// Simulated buses only: the simulator's mean twitch rate at rest, per minute.
+    public var twitchesPerMinute: Double?
+    /// Simulated buses only: the simulator's activity episodes (movement, walking...) per hour.
+    public var episodesPerHour: Double?
     /// The line of the `[[sensor]]` header, for messages.
     public var line: Int = 0
 
@@ -391,6 +395,7 @@ private struct Validator {
             t, path: path,
             known: [
                 "bus", "address", "chip", "rate", "range", "interrupt", "location", "trace", "seed", "speed",
+                "twitches_per_minute", "episodes_per_hour",
             ])
         let before = issues.count
         let bus = string(t, "bus", path: path)
@@ -490,6 +495,18 @@ private struct Validator {
                 sensor.speed = s
             } else {
                 fail("\(path).speed", "expected a factor in 0.01...1000 (1 = real time)")
+            }
+        }
+        for (key, limit) in [("twitches_per_minute", 120.0), ("episodes_per_hour", 600.0)] {
+            guard let v = number(t, key, path: path) else { continue }
+            if !simulated {
+                fail("\(path).\(key)", "only a simulated bus (\"sim:CHIP\") takes simulator settings")
+            } else if !(0...limit).contains(v) {
+                fail("\(path).\(key)", "expected a number in 0...\(Int(limit))")
+            } else if key == "twitches_per_minute" {
+                sensor.twitchesPerMinute = v
+            } else {
+                sensor.episodesPerHour = v
             }
         }
         return issues.count == before ? sensor : nil

@@ -52,6 +52,12 @@ public final class EventSocketServer: EventSink {
         var st = stat()
         if lstat(path, &st) == 0 {
             if (st.st_mode & S_IFMT) == S_IFSOCK {
+                // A live socket belongs to another daemon: never steal it. A dead one is stale.
+                if let (live, _) = TailClient(candidates: [path]).connectOnce() {
+                    Glibc.close(live)
+                    Glibc.close(fd)
+                    throw SetupError(description: "\(path) is in use by another twitchd")
+                }
                 unlink(path)
             } else {
                 Glibc.close(fd)

@@ -44,6 +44,8 @@ final class SimulatedLimbSource: SampleSource {
             let chip = String(sensor.bus.dropFirst(4))
             c.sensor = SensorModel.named(chip) ?? .adxl355
             c.location = sensor.location
+            if let v = sensor.twitchesPerMinute { c.twitchesPerMinute = v }
+            if let v = sensor.episodesPerHour { c.episodesPerHour = v }
             do {
                 let sim = try TraceSimulator(configuration: c)
                 feed = .simulator(sim)

@@ -58,6 +58,9 @@ struct Demo: ParsableCommand {
         sensor.chip = chipChoice
         sensor.rate = rate
         sensor.seed = seed
+        // A lively limb: BFS-like twitch rates and a movement every couple of minutes.
+        sensor.twitchesPerMinute = 12
+        sensor.episodesPerHour = 30
         var configuration = DaemonConfiguration()
         configuration.file = "<demo>"
         configuration.sensors = [sensor]
@@ -72,6 +75,12 @@ struct Demo: ParsableCommand {
             ?? (Paths.firstWritableDirectory(Paths.runtimeDirectoryCandidates()).map { $0 + "/events.sock" }
                 ?? "/tmp/twitchd-\(getuid())-events.sock")
         configuration.eventSocket = socketPath
+        if let (fd, _) = TailClient(candidates: [socketPath]).connectOnce() {
+            // A daemon is serving there already: the demo takes a socket of its own.
+            close(fd)
+            configuration.eventSocket =
+                (socketPath as NSString).deletingLastPathComponent + "/demo-\(getpid()).sock"
+        }
         configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
 
         var options = DaemonOptions(sourceFactory: SourceFactories.simulated, logger: logger)
@@ -90,8 +99,8 @@ struct Demo: ParsableCommand {
             Data(
                 """
                 twitchd demo: simulated \(chipChoice.rawValue) at \(Int(rate)) Hz on a resting left calf (seed \(seed)).
-                  events also on \(socketPath) (`twitchd tail --socket \(socketPath)`); \(journalNote)
-                  \(limit == nil ? "Ctrl-C to stop." : "stops after \(duration ?? "")."); not a medical device.
+                  events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
+                  \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")"). Not a medical device.
 
                 """.utf8))
         do {

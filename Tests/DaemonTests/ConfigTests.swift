@@ -31,6 +31,8 @@ import Testing
             location = "right-calf"
             seed = 7
             speed = 2.5
+            twitches_per_minute = 20
+            episodes_per_hour = 0
 
             [detector]
             sensitivity = 0.8
@@ -54,6 +56,8 @@ import Testing
         #expect(c.sensors[0].interrupt == nil)
         #expect(c.sensors[1].seed == 7)
         #expect(c.sensors[1].speed == 2.5)
+        #expect(c.sensors[1].twitchesPerMinute == 20)
+        #expect(c.sensors[1].episodesPerHour == 0)
         #expect(c.sensitivity == Sensitivity(0.8))
         #expect(!c.journal)
         #expect(c.journalSocket == "/run/systemd/journal.x/socket")

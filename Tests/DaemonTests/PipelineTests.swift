@@ -148,3 +148,28 @@ import Testing
         #expect(seqs == Array(1...UInt64(seqs.count)))
     }
 }
+
+@Suite struct SocketOwnershipTests {
+    @Test func aLiveSocketIsNeverStolen() throws {
+        let dir = temporaryDirectory("steal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try EventSocketServer(path: dir + "/e.sock")
+        #expect(throws: EventSocketServer.SetupError.self) { try EventSocketServer(path: dir + "/e.sock") }
+        first.close()
+        // A stale socket file (nobody listening) is replaced.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in (dir + "/e.sock").utf8.enumerated() { raw[i] = b }
+        }
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        close(fd)
+        let second = try EventSocketServer(path: dir + "/e.sock")
+        second.close()
+    }
+}

@@ -231,9 +231,15 @@ public final class Daemon: @unchecked Sendable {
             defer { r = [] }
             return r
         }
+        // All outputs flush in parallel; together they get 700 ms (stop must finish within 1 s).
+        let deadline = ContinuousClock.now + .milliseconds(700)
+        for r in old { r.requestClose() }
         for r in old {
-            outputsDroppedBase.add(r.dropped, ordering: .relaxed)
-            r.close()
+            let left = max(.zero, deadline - ContinuousClock.now)
+            if !r.close(timeout: left) {
+                logger.error("output \(r.sink.name) did not flush in time (\(r.pending) events left)")
+            }
+            outputsDroppedBase.add(r.dropped + r.pending, ordering: .relaxed)
         }
     }
 

@@ -9,14 +9,11 @@ import TwitchCore
 /// Stand-in until the simulated chips (register level, behind a `SensorBus`) and drivers are
 /// wired in; it has the same timing behaviour but skips the register round trip.
 final class SimulatedLimbSource: SampleSource {
-    enum Feed {
-        case simulator(TraceSimulator)
-        case trace(TraceReader)
-    }
-
     let name: String
     let sampleRate: Double
-    private var feed: Feed
+    // Exactly one of the two feeds; mutated in place (no copy per sample).
+    private var simulator: TraceSimulator?
+    private var reader: TraceReader?
     private let speed: Double
     private let burst: Int
     private var pending: Sample?
@@ -29,9 +26,9 @@ final class SimulatedLimbSource: SampleSource {
         speed = sensor.speed
         if let path = sensor.trace {
             do {
-                let reader = try TraceReader(path: path)
-                feed = .trace(reader)
-                sampleRate = reader.sampleRate
+                let opened = try TraceReader(path: path)
+                sampleRate = opened.sampleRate
+                reader = opened
             } catch {
                 throw SourceError("trace \(path): \(error)", transient: false)
             }
@@ -48,8 +45,8 @@ final class SimulatedLimbSource: SampleSource {
             if let v = sensor.episodesPerHour { c.episodesPerHour = v }
             do {
                 let sim = try TraceSimulator(configuration: c)
-                feed = .simulator(sim)
                 sampleRate = sim.trueRate
+                simulator = sim
             } catch {
                 throw SourceError("simulator: \(error.description)", transient: false)
             }
@@ -68,19 +65,11 @@ final class SimulatedLimbSource: SampleSource {
             pending = nil
             return p
         }
-        switch feed {
-        case .simulator(var sim):
-            let s = sim.next()
-            feed = .simulator(sim)
-            return s
-        case .trace(var reader):
-            do {
-                let s = try reader.next()
-                feed = .trace(reader)
-                return s
-            } catch {
-                throw SourceError("trace: \(error)", transient: false)
-            }
+        if simulator != nil { return simulator?.next() }
+        do {
+            return try reader?.next()
+        } catch {
+            throw SourceError("trace: \(error)", transient: false)
         }
     }
 

@@ -32,6 +32,7 @@ public final class SinkRunner: Sendable {
     }
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
     private let droppedCount = Atomic<Int>(0)
     private let deliveredCount = Atomic<Int>(0)
     private let thread = Mutex<JoinableThread?>(nil)
@@ -66,15 +67,28 @@ public final class SinkRunner: Sendable {
         return accepted
     }
 
-    /// Delivers what is queued, flushes and closes the sink, and ends the thread.
-    public func close() {
+    /// Starts closing without waiting (see ``close(timeout:)``).
+    public func requestClose() {
         state.withLock { $0.closing = true }
         wake.signal()
+    }
+
+    /// Delivers what is queued, flushes and closes the sink, and ends the thread. Waits at most
+    /// `timeout` for a sink that is stuck (then leaves its thread behind and returns false).
+    @discardableResult
+    public func close(timeout: Duration = .seconds(5)) -> Bool {
+        state.withLock { $0.closing = true }
+        wake.signal()
+        let ns =
+            Int(timeout.components.seconds) * 1_000_000_000
+            + Int(timeout.components.attoseconds / 1_000_000_000)
+        guard finished.wait(timeout: .now() + .nanoseconds(ns)) == .success else { return false }
         let t = thread.withLock { t -> JoinableThread? in
             defer { t = nil }
             return t
         }
         t?.join()
+        return true
     }
 
     private func run() {
@@ -94,6 +108,7 @@ public final class SinkRunner: Sendable {
                     sink.flush()
                     if closing {
                         sink.close()
+                        finished.signal()
                         return
                     }
                     break

@@ -157,3 +157,78 @@ final class JournaldNamespace {
         #expect(got == sent)
     }
 }
+
+@Suite(.serialized) struct BinaryJournalTests {
+    /// `twitchd run` on the simulated bus playing a labelled trace into a journald namespace: the
+    /// journal holds exactly the twitches `twitchd replay` finds in the same trace (same detector,
+    /// same samples), each with every field, in order; and most labelled detectable twitches.
+    @Test func runOnLabelledTraceMatchesReplayInTheJournal() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        guard let bin = twitchdBinary(), let trace = twitchyTrace() else {
+            print("skipped: needs the built twitchd and shared/data/traces")
+            return
+        }
+        let journal = JournaldNamespace(tag: "bin")
+        try journal.start()
+        let dir = temporaryDirectory("binjournal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        writeConfig(dir + "/j.toml", dir: dir, trace: trace, speed: 40, journal: "/dev/null")
+        let daemon = try Twitchd(
+            bin, ["run", "--config", dir + "/j.toml", "--journal-socket", journal.socket], dir: dir, tag: "run")
+        // The trace lasts 406 s: about 10 s at 40x. Wait for the end of the trace (no new entries).
+        var last = -1
+        var stableSince = Date()
+        let deadline = Date().addingTimeInterval(40)
+        while Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.5)
+            let n = journal.entries(messageID: JournalMessageID.twitch).count
+            if n != last {
+                last = n
+                stableSince = Date()
+            } else if n > 0 && Date().timeIntervalSince(stableSince) > 3 {
+                break
+            }
+        }
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(3) != nil)
+        #expect(daemon.process.terminationStatus == 0)
+        let entries = journal.entries(messageID: JournalMessageID.twitch)
+
+        let replay = try Twitchd(bin, ["replay", "--format", "jsonl", trace], dir: dir, tag: "replay")
+        replay.process.waitUntilExit()
+        let expected = jsonObjects(replay.stdout.split(separator: "\n").map(String.init))
+        #expect(!expected.isEmpty)
+        #expect(entries.count == expected.count)
+        let required = [
+            "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "TWITCH_ONSET_REALTIME_USEC", "TWITCH_ONSET_MONOTONIC_USEC",
+            "TWITCH_DURATION_MS", "TWITCH_PEAK_MG", "TWITCH_AXIS", "TWITCH_FREQ_HZ", "TWITCH_SNR",
+            "TWITCH_CONFIDENCE", "TWITCH_LOCATION", "TWITCH_SENSOR", "TWITCH_SEQ",
+        ]
+        let firstOnset = entries.first.flatMap { ($0["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init) }
+        let firstOffset = expected.first?["offset_s"] as? Double
+        var previousSeq = 0
+        for (entry, want) in zip(entries, expected) {
+            for key in required { #expect(entry[key] != nil, "missing \(key)") }
+            #expect(entry["PRIORITY"] as? String == "6")
+            #expect(entry["SYSLOG_IDENTIFIER"] as? String == "twitchd")
+            #expect(entry["TWITCH_LOCATION"] as? String == "left-calf")
+            #expect(entry["TWITCH_AXIS"] as? String == want["axis"] as? String)
+            let peak = (entry["TWITCH_PEAK_MG"] as? String).flatMap(Double.init) ?? -1
+            #expect(abs(peak - (want["peak_mg"] as? Double ?? -100)) < 0.02)
+            // Onsets: the same spacing as replay's (the daemon's clock starts elsewhere).
+            if let firstOnset, let firstOffset, let onset = (entry["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init),
+                let offset = want["offset_s"] as? Double
+            {
+                #expect(abs((onset - firstOnset) / 1e6 - (offset - firstOffset)) < 0.002)
+            }
+            let seq = Int(entry["TWITCH_SEQ"] as? String ?? "") ?? 0
+            #expect(seq > previousSeq)
+            previousSeq = seq
+            let message = entry["MESSAGE"] as? String ?? ""
+            #expect(message.hasPrefix("twitch left-calf ") && message.hasSuffix(" ms"))
+        }
+    }
+}

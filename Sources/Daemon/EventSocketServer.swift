@@ -17,6 +17,8 @@ public final class EventSocketServer: EventSink {
     public let path: String
     /// Bytes a client may have waiting before it is dropped.
     public let clientBufferLimit: Int
+    /// Clients served at once; further connections are closed right away.
+    public let maxClients = 64
     private let listenFD: Int32
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -246,6 +248,11 @@ public final class EventSocketServer: EventSink {
                 while true {
                     let fd = accept(listenFD, nil, nil)
                     if fd < 0 { break }
+                    if clients.count >= maxClients {
+                        Glibc.close(fd)
+                        droppedClientCount.add(1, ordering: .relaxed)
+                        continue
+                    }
                     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
                     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
                     clients.append(Client(fd: fd))

@@ -177,7 +177,8 @@ final class JournaldNamespace {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         writeConfig(dir + "/j.toml", dir: dir, trace: trace, speed: 40, journal: "/dev/null")
         let daemon = try Twitchd(
-            bin, ["run", "--config", dir + "/j.toml", "--journal-socket", journal.socket], dir: dir, tag: "run")
+            bin, ["run", "--config", dir + "/j.toml", "--journal-socket", journal.socket], dir: dir,
+            tag: "run")
         // The trace lasts 406 s: about 10 s at 40x. Wait for the end of the trace (no new entries).
         var last = -1
         var stableSince = Date()
@@ -203,11 +204,14 @@ final class JournaldNamespace {
         #expect(!expected.isEmpty)
         #expect(entries.count == expected.count)
         let required = [
-            "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "TWITCH_ONSET_REALTIME_USEC", "TWITCH_ONSET_MONOTONIC_USEC",
+            "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "TWITCH_ONSET_REALTIME_USEC",
+            "TWITCH_ONSET_MONOTONIC_USEC",
             "TWITCH_DURATION_MS", "TWITCH_PEAK_MG", "TWITCH_AXIS", "TWITCH_FREQ_HZ", "TWITCH_SNR",
             "TWITCH_CONFIDENCE", "TWITCH_LOCATION", "TWITCH_SENSOR", "TWITCH_SEQ",
         ]
-        let firstOnset = entries.first.flatMap { ($0["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init) }
+        let firstOnset = entries.first.flatMap {
+            ($0["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init)
+        }
         let firstOffset = expected.first?["offset_s"] as? Double
         var previousSeq = 0
         for (entry, want) in zip(entries, expected) {
@@ -219,7 +223,8 @@ final class JournaldNamespace {
             let peak = (entry["TWITCH_PEAK_MG"] as? String).flatMap(Double.init) ?? -1
             #expect(abs(peak - (want["peak_mg"] as? Double ?? -100)) < 0.02)
             // Onsets: the same spacing as replay's (the daemon's clock starts elsewhere).
-            if let firstOnset, let firstOffset, let onset = (entry["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init),
+            if let firstOnset, let firstOffset,
+                let onset = (entry["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init),
                 let offset = want["offset_s"] as? Double
             {
                 #expect(abs((onset - firstOnset) / 1e6 - (offset - firstOffset)) < 0.002)

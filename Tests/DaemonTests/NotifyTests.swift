@@ -78,6 +78,27 @@ final class NotifyListener {
         #expect(gaps.allSatisfy { $0 > 0.15 && $0 < 0.35 })
     }
 
+    @Test func reloadSendsReloadingThenReady() throws {
+        let dir = temporaryDirectory("notifyhup")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try #require(NotifyListener(path: dir + "/notify.sock"))
+        var options = testOptions()
+        options.notifier = JournalNotifier(SystemdNotifier(socketPath: listener.path))
+        let config = simConfiguration(dir: dir, speed: 4)
+        let daemon = Daemon(configuration: config, options: options)
+        try daemon.start()
+        listener.pump(1.0)
+        var changed = config
+        changed.sensitivity = .high
+        try daemon.reload(changed)
+        listener.pump(0.5)
+        daemon.stop()
+        let texts = listener.messages.map(\.text)
+        let reloading = try #require(texts.firstIndex { $0.hasPrefix("RELOADING=1") })
+        #expect(texts[reloading].contains("MONOTONIC_USEC="))
+        #expect(texts[(reloading + 1)...].contains { $0.hasPrefix("READY=1") })
+    }
+
     @Test func watchdogStopsWhenAcquisitionStalls() throws {
         let dir = temporaryDirectory("stall")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -105,6 +105,12 @@ final class Channel: @unchecked Sendable {
     }
 
     var sensor: SensorConfiguration { acquisition.sensor }
+
+    /// The rate the source reported when it started (else the configured one).
+    var sampleRate: Double {
+        let milli = acquisition.rate.load(ordering: .relaxed)
+        return milli > 0 ? Double(milli) / 1000 : sensor.rate
+    }
 }
 
 /// The daemon: acquisition threads, the detector thread, outputs, and their life cycle.
@@ -116,6 +122,8 @@ public final class Daemon: @unchecked Sendable {
     private var logger: Logger { options.logger }
     private let channels = Mutex<[Channel]>([])
     private let runners = Mutex<[SinkRunner]>([])
+    /// While outputs are swapped on reload, events wait here (in order) instead of being lost.
+    private let held = Mutex<[DaemonEvent]?>(nil)
     private var socketServer: EventSocketServer?
     private let stopDetector = Atomic<Bool>(false)
     private var detectorThread: JoinableThread?
@@ -264,9 +272,18 @@ public final class Daemon: @unchecked Sendable {
                     close.append(r)
                 }
             }
-            for r in close { outputsDroppedBase.add(r.dropped, ordering: .relaxed) }
-            runners.withLock { $0 = keep }
-            for r in close { r.close() }
+            // Hold new events while the outputs change; the old ones flush what they have.
+            held.withLock { h in
+                h = []
+                runners.withLock { $0 = [] }
+            }
+            for r in close {
+                if !r.close(timeout: .seconds(2)) {
+                    logger.error(
+                        "reload: output \(r.sink.name) did not flush in time (\(r.pending) events left)")
+                }
+                outputsDroppedBase.add(r.dropped + r.pending, ordering: .relaxed)
+            }
             var fresh: [any EventSink] = []
             if new.journal, let journal = options.journalFactory(new, logger) { fresh.append(journal) }
             if let path = new.eventSocket {
@@ -285,7 +302,16 @@ public final class Daemon: @unchecked Sendable {
                 socketServer = nil
             }
             let freshRunners = fresh.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
-            runners.withLock { $0 = freshRunners + keep }
+            let all = freshRunners + keep
+            // Swap in the new outputs and hand them the held events, in order, atomically with
+            // respect to publish (which checks `held` first).
+            held.withLock { h in
+                for event in h ?? [] {
+                    for r in all { r.submit(event) }
+                }
+                runners.withLock { $0 = all }
+                h = nil
+            }
         }
         let current = channels.withLock { $0 }
         var kept: [Channel] = []
@@ -305,7 +331,7 @@ public final class Daemon: @unchecked Sendable {
             for c in kept {
                 if let d = try? options.detectorFactory(
                     DetectorConfiguration(
-                        sampleRate: c.sensor.rate, sensitivity: new.sensitivity, location: c.sensor.location))
+                        sampleRate: c.sampleRate, sensitivity: new.sensitivity, location: c.sensor.location))
                 {
                     c.replacementDetector.withLock { $0 = d }
                 }
@@ -432,11 +458,17 @@ public final class Daemon: @unchecked Sendable {
             monotonicUsec: monotonicUsec,
             realtimeUsec: Int64(bitPattern: monotonicUsec) &+ c.realtimeOffsetNs / 1000,
             emittedMonotonicUsec: monotonicNow() / 1000)
-        let current = runners.withLock { $0 }
-        for r in current {
-            if !r.submit(event) && r.dropped.isPowerOfTwo {
-                logger.warning("output \(r.sink.name) is behind: \(r.dropped) events dropped so far")
+        // Submitting is quick (a bounded queue append); doing it under `held` makes the output
+        // swap on reload atomic with respect to publishing.
+        let behind = held.withLock { h -> [SinkRunner] in
+            if h != nil {
+                h?.append(event)
+                return []
             }
+            return runners.withLock { $0 }.filter { !$0.submit(event) && $0.dropped.isPowerOfTwo }
+        }
+        for r in behind {
+            logger.warning("output \(r.sink.name) is behind: \(r.dropped) events dropped so far")
         }
     }
 

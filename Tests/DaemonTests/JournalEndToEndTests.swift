@@ -123,6 +123,48 @@ final class JournaldNamespace {
         }
     }
 
+    /// A reload that rebuilds the outputs (new event socket) loses no event on the way to journald.
+    @Test func reloadRebuildingOutputsLosesNothing() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        let journal = JournaldNamespace(tag: "reload")
+        try journal.start()
+        let dir = temporaryDirectory("jreload")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var config = simConfiguration(dir: dir, sensors: [("left-calf", 6)], speed: 10)
+        config.journal = true
+        config.journalSocket = journal.socket
+        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+        #expect(waitUntil(10) { collector.count >= 3 })
+        var moved = config
+        moved.eventSocket = dir + "/moved.sock"
+        for _ in 0..<3 {
+            try daemon.reload(moved)
+            swap(&moved, &config)
+            usleep(300_000)
+        }
+        let client = try #require(RawClient(path: daemon.eventSocketPath ?? ""))
+        let atReload = collector.count
+        #expect(waitUntil(10) { collector.count >= atReload + 3 })
+        client.pump(0.5)
+        daemon.stop()
+        client.pump(0.2)
+        #expect(!client.seqs.isEmpty)
+        let sent = collector.all.map { String($0.seq) }
+        var got: [String] = []
+        _ = waitUntil(5) {
+            got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
+                $0["TWITCH_SEQ"] as? String
+            }
+            return got.count >= sent.count
+        }
+        #expect(got == sent)
+    }
+
     /// journald stopped mid-run and started again: no event lost, order kept.
     @Test func journaldRestartLosesNothing() throws {
         if let reason = JournaldNamespace.unavailableReason {

@@ -97,17 +97,17 @@ final class Acquisition: @unchecked Sendable {
     let streaming = Atomic<Bool>(false)
     private let stopFlag = Atomic<Bool>(false)
     private let lastError = Mutex<String>("")
+    /// Set once by the thread about its scheduling; taken (and logged) by the detector thread.
+    let schedulingNote = Mutex<String?>(nil)
     private var thread: JoinableThread?
     private let realtimePriority: Int32?
-    private let logger: Logger
     /// The measured/declared rate, set once the source started.
     let rate = Atomic<UInt64>(0)
 
-    init(sensor: SensorConfiguration, ringCapacity: Int, realtimePriority: Int32?, logger: Logger) {
+    init(sensor: SensorConfiguration, ringCapacity: Int, realtimePriority: Int32?) {
         self.sensor = sensor
         self.ring = SPSCRing(minimumCapacity: ringCapacity)
         self.realtimePriority = realtimePriority
-        self.logger = logger
     }
 
     var lastErrorText: String { lastError.withLock { $0 } }
@@ -125,9 +125,13 @@ final class Acquisition: @unchecked Sendable {
     }
 
     private func run(_ source: any SampleSource) {
+        // No I/O here but the bus: problems are left for the detector thread to log.
         if let priority = realtimePriority {
-            if let problem = Realtime.setFIFO(priority: priority) {
-                logger.warning("\(sensor.location): real-time priority \(priority) not set: \(problem)")
+            let problem = Realtime.setFIFO(priority: priority)
+            schedulingNote.withLock {
+                $0 =
+                    problem.map { "real-time priority \(priority) not set: \($0)" }
+                    ?? "acquisition runs at SCHED_FIFO priority \(priority)"
             }
         }
         let buffer = UnsafeMutableBufferPointer<AcquiredSample>.allocate(capacity: 512)
@@ -157,9 +161,6 @@ final class Acquisition: @unchecked Sendable {
                 if failing.load(ordering: .relaxed) == 0 {
                     failures.add(1, ordering: .relaxed)
                     failing.store(1, ordering: .relaxed)
-                }
-                if !error.isTransient {
-                    logger.error("\(sensor.name) (\(sensor.location)): \(error.description)")
                 }
                 started = false
                 source.standby()

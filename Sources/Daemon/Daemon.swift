@@ -206,7 +206,7 @@ public final class Daemon: @unchecked Sendable {
             sensor: sensor,
             ringCapacity: options.ringCapacity > 0
                 ? options.ringCapacity : max(4096, Int(sensor.rate * sensor.speed) * 2),
-            realtimePriority: configuration.realtimePriority, logger: logger)
+            realtimePriority: configuration.realtimePriority)
         let channel = Channel(acquisition: acquisition, detector: detector)
         acquisition.start(source: source)
         return channel
@@ -475,6 +475,16 @@ public final class Daemon: @unchecked Sendable {
     /// Turns the acquisition counters into sensor lost/back and overrun events.
     private func checkHealth(_ c: Channel, force: Bool) {
         let a = c.acquisition
+        if let note = a.schedulingNote.withLock({ n -> String? in
+            defer { n = nil }
+            return n
+        }) {
+            if note.hasPrefix("real-time priority") {
+                logger.warning("\(c.sensor.location): \(note)")
+            } else {
+                logger.info("\(c.sensor.location): \(note)")
+            }
+        }
         let failures = a.failures.load(ordering: .relaxed)
         let failing = a.failing.load(ordering: .relaxed) != 0
         let nowNs = monotonicNow()

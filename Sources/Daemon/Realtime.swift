@@ -18,9 +18,15 @@ enum Realtime {
         return String(cString: strerror(rc))
     }
 
-    /// Locks current and future memory; returns a reason on failure.
+    /// Linux's `MCL_ONFAULT` (4.4+): lock pages as they are touched, not every mapping up front
+    /// (locking whole libraries and thread-stack reservations would pin hundreds of MB).
+    static let mclOnFault: Int32 = 4
+
+    /// Locks current and future memory as it is used; returns a reason on failure.
     static func lockMemory() -> String? {
-        if mlockall(Int32(MCL_CURRENT | MCL_FUTURE)) == 0 { return nil }
+        let flags = Int32(MCL_CURRENT | MCL_FUTURE)
+        if mlockall(flags | mclOnFault) == 0 { return nil }
+        if errno == EINVAL, mlockall(flags) == 0 { return nil }
         let e = errno
         if e == EPERM || e == ENOMEM {
             return

@@ -25,13 +25,26 @@ public struct AcquiredSample: Sendable, BitwiseCopyable, Equatable {
 
 /// What one ``SampleSource/read(into:)`` produced.
 public struct SourceRead: Sendable, Equatable {
+    /// A change in the sensor's health that a source handling its own reconnection reports
+    /// (instead of throwing).
+    public enum Health: Sendable, Equatable {
+        /// The sensor stopped answering; the source keeps trying on its own.
+        case lost(reason: String)
+        /// The sensor answers again.
+        case back
+    }
+
     /// Samples written to the buffer.
     public var count: Int
-    /// Samples the source knows it lost (FIFO overrun) since the previous read.
+    /// Samples the source knows it lost (FIFO overrun, outage) since the previous read.
     public var lost: Int
-    public init(count: Int, lost: Int = 0) {
+    /// Set when the sensor was lost or came back during this read.
+    public var health: Health?
+
+    public init(count: Int, lost: Int = 0, health: Health? = nil) {
         self.count = count
         self.lost = lost
+        self.health = health
     }
 }
 
@@ -147,6 +160,20 @@ final class Acquisition: @unchecked Sendable {
                 }
                 let r = try source.read(into: buffer)
                 if r.lost > 0 { chipLost.add(r.lost, ordering: .relaxed) }
+                switch r.health {
+                case .lost(let reason):
+                    lastError.withLock { $0 = reason }
+                    if failing.load(ordering: .relaxed) == 0 {
+                        failures.add(1, ordering: .relaxed)
+                        failing.store(1, ordering: .relaxed)
+                    }
+                    continue
+                case .back:
+                    failing.store(0, ordering: .relaxed)
+                case nil:
+                    // A source that reports health itself stays failing until it says `back`.
+                    if failing.load(ordering: .relaxed) != 0 && r.count == 0 { continue }
+                }
                 if r.count > 0 {
                     let pushed = ring.push(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<r.count]))
                     if pushed < r.count { ringDropped.add(r.count - pushed, ordering: .relaxed) }

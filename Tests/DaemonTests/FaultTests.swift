@@ -111,3 +111,59 @@ final class StuckSink: EventSink {
         daemon.stop()
     }
 }
+
+/// A source that handles its own reconnection (like the drivers' resilient wrapper) and reports
+/// health in its results instead of throwing.
+final class SelfHealingSource: SampleSource {
+    let name = "self-healing"
+    let sampleRate = 400.0
+    var began = Date()
+    var index: UInt64 = 0
+    var state = 0  // 0 streaming, 1 lost, 2 back
+
+    func start() throws(SourceError) { began = Date() }
+
+    func read(into buffer: UnsafeMutableBufferPointer<AcquiredSample>) throws(SourceError) -> SourceRead {
+        usleep(10_000)
+        let t = Date().timeIntervalSince(began)
+        if t > 0.3 && state == 0 {
+            state = 1
+            return SourceRead(count: 0, health: .lost(reason: "stalled: no data-ready for 250 ms"))
+        }
+        if state == 1 && t < 0.8 { return SourceRead(count: 0) }
+        var health: SourceRead.Health?
+        var lost = 0
+        if state == 1 {
+            state = 2
+            health = .back
+            lost = 200
+        }
+        for i in 0..<4 {
+            buffer[i] = AcquiredSample(
+                monotonicNs: 1_000_000_000 + (index + UInt64(i)) * 2_500_000, realtimeNs: 0, x: 0, y: 0, z: 1)
+        }
+        index += 4
+        return SourceRead(count: 4, lost: lost, health: health)
+    }
+
+    func standby() {}
+}
+
+@Suite struct SelfHealingTests {
+    @Test func healthReportedBySourceBecomesLostAndBackEvents() throws {
+        let dir = temporaryDirectory("heal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var options = testOptions(extra: [collector.sink])
+        options.sourceFactory = { _ in SelfHealingSource() }
+        let daemon = Daemon(configuration: simConfiguration(dir: dir), options: options)
+        try daemon.start()
+        #expect(waitUntil(5) { collector.all.contains { $0.kind == .sensorBack } })
+        #expect(
+            waitUntil(3) { collector.all.contains { $0.kind == .overrun(lostSamples: 200, stage: "chip") } })
+        daemon.stop()
+        let kinds = collector.all.map(\.kind)
+        #expect(kinds.contains(.sensorLost(detail: "stalled: no data-ready for 250 ms")))
+        #expect(kinds.filter { if case .sensorLost = $0 { true } else { false } }.count == 1)
+    }
+}

@@ -93,8 +93,13 @@ final class JournaldNamespace {
         config.journalSocket = journal.socket
         let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
         try daemon.start()
+        // A tail client that never reads, its buffers kept full: it must not delay the journal.
+        let stuck = try #require(RawClient(path: daemon.eventSocketPath ?? ""))
+        let filler = String(repeating: "x", count: 4000)
+        for _ in 0..<60 { daemon.eventSocket?.publish(line: "{\"type\":\"filler\",\"pad\":\"\(filler)\"}") }
         #expect(waitUntil(10) { collector.count >= 8 })
         daemon.stop()
+        _ = stuck
         let sent = collector.all
         var got: [[String: Any]] = []
         _ = waitUntil(5) {
@@ -120,6 +125,12 @@ final class JournaldNamespace {
                 #expect(fields[key] != nil, "\(key)")
             }
             #expect((entry["MESSAGE"] as? String)?.hasPrefix("twitch left-calf ") == true)
+            // journald received it promptly after the detector emitted it.
+            let received = (entry["__MONOTONIC_TIMESTAMP"] as? String).flatMap(UInt64.init) ?? 0
+            #expect(received >= event.emittedMonotonicUsec)
+            #expect(
+                received - event.emittedMonotonicUsec < 200_000,
+                "journal latency \(received - event.emittedMonotonicUsec) us")
         }
     }
 

@@ -40,11 +40,14 @@ public struct SourceRead: Sendable, Equatable {
     public var lost: Int
     /// Set when the sensor was lost or came back during this read.
     public var health: Health?
+    /// Something worth logging (e.g. the chip configuration applied), logged off this thread.
+    public var note: String?
 
-    public init(count: Int, lost: Int = 0, health: Health? = nil) {
+    public init(count: Int, lost: Int = 0, health: Health? = nil, note: String? = nil) {
         self.count = count
         self.lost = lost
         self.health = health
+        self.note = note
     }
 }
 
@@ -160,6 +163,11 @@ final class Acquisition: @unchecked Sendable {
                 }
                 let r = try source.read(into: buffer)
                 if r.lost > 0 { chipLost.add(r.lost, ordering: .relaxed) }
+                if let note = r.note {
+                    // e.g. the driver connected and chose the chip's nearest supported rate.
+                    schedulingNote.withLock { $0 = note }
+                    rate.store(UInt64(source.sampleRate * 1000), ordering: .relaxed)
+                }
                 switch r.health {
                 case .lost(let reason):
                     lastError.withLock { $0 = reason }

@@ -99,9 +99,15 @@ final class Channel: @unchecked Sendable {
     var rateWindowStartCount = 0
     var measuredRate: Double = 0
 
-    init(acquisition: Acquisition, detector: any StreamDetector) {
+    /// The rate and sensitivity the current detector was built for.
+    var detectorRate: Double
+    var sensitivity: Sensitivity
+
+    init(acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity) {
         self.acquisition = acquisition
         self.detector = detector
+        self.detectorRate = rate
+        self.sensitivity = sensitivity
     }
 
     var sensor: SensorConfiguration { acquisition.sensor }
@@ -207,7 +213,9 @@ public final class Daemon: @unchecked Sendable {
             ringCapacity: options.ringCapacity > 0
                 ? options.ringCapacity : max(4096, Int(sensor.rate * sensor.speed) * 2),
             realtimePriority: configuration.realtimePriority)
-        let channel = Channel(acquisition: acquisition, detector: detector)
+        let channel = Channel(
+            acquisition: acquisition, detector: detector, rate: source.sampleRate,
+            sensitivity: configuration.sensitivity)
         acquisition.start(source: source)
         return channel
     }
@@ -334,6 +342,7 @@ public final class Daemon: @unchecked Sendable {
                         sampleRate: c.sampleRate, sensitivity: new.sensitivity, location: c.sensor.location))
                 {
                     c.replacementDetector.withLock { $0 = d }
+                    c.sensitivity = new.sensitivity
                 }
             }
         }
@@ -475,6 +484,22 @@ public final class Daemon: @unchecked Sendable {
     /// Turns the acquisition counters into sensor lost/back and overrun events.
     private func checkHealth(_ c: Channel, force: Bool) {
         let a = c.acquisition
+        // The source settled on another rate (e.g. the chip's nearest supported one): the
+        // detector's filters must match it.
+        let milli = a.rate.load(ordering: .relaxed)
+        if milli > 0 {
+            let rate = Double(milli) / 1000
+            if abs(rate - c.detectorRate) > 0.01 * c.detectorRate,
+                let d = try? options.detectorFactory(
+                    DetectorConfiguration(
+                        sampleRate: rate, sensitivity: c.sensitivity, location: c.sensor.location))
+            {
+                finishDetector(c)
+                c.detector = d
+                logger.info("\(c.sensor.location): detector set for \(format(rate, 1)) Hz")
+                c.detectorRate = rate
+            }
+        }
         if let note = a.schedulingNote.withLock({ n -> String? in
             defer { n = nil }
             return n

@@ -83,7 +83,7 @@ struct Demo: ParsableCommand {
         }
         configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
 
-        var options = DaemonOptions(sourceFactory: SourceFactories.simulated, logger: logger)
+        var options = DaemonOptions(sourceFactory: SourceFactories.drivers, logger: logger)
         options.journalFactory = JournalSink.make
         let stop = ServiceLoop.StopRequest()
         let printer = EventPrinter.forStandardOutput()
@@ -111,10 +111,10 @@ struct Demo: ParsableCommand {
         }
         let status = ServiceLoop.run(daemon: daemon, duration: limit, stop: stop, reload: nil, logger: logger)
         let s = daemon.summary()
-        FileHandle.standardError.write(
-            Data(
-                "twitchd demo: \(s.twitchesLastHour) twitches; \(s.samplesDroppedInRing) samples dropped.\n"
-                    .utf8))
+        let count = s.twitchesLastHour
+        let lost = s.samplesDroppedInRing + s.samplesLostInChip
+        let summary = "twitchd demo: \(count) twitch\(count == 1 ? "" : "es"), \(lost) samples lost.\n"
+        FileHandle.standardError.write(Data(summary.utf8))
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 }

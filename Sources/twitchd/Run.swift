@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
         }
         let logger = bootstrapLogging(
             level: logLevel, journal: configuration.journal ? configuration.journalSocket : nil)
-        var options = DaemonOptions(sourceFactory: SourceFactories.simulated, logger: logger)
+        var options = DaemonOptions(sourceFactory: SourceFactories.drivers, logger: logger)
         options.journalFactory = JournalSink.make
         let systemd = SystemdNotifier.fromEnvironment()
         if systemd.isEnabled { options.notifier = JournalNotifier(systemd) }

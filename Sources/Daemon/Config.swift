@@ -4,7 +4,7 @@ import TOMLKit
 
 /// The chips twitchd knows how to drive, or `auto` to identify the chip from its ID registers.
 public enum ChipChoice: String, Sendable, Equatable, CaseIterable {
-    case auto, adxl345, adxl355, lis3dh, mpu6050, lsm6dso
+    case auto, adxl345, adxl355, lis3dh, mpu6050
 }
 
 /// Where one sensor's I2C address comes from.

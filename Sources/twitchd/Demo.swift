@@ -30,7 +30,7 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Simulator seed: the same seed gives the same limb.")
     var seed: UInt64 = 1
 
-    @Option(name: .long, help: "Simulated chip: adxl355, adxl345, lis3dh, mpu6050, lsm6dso.")
+    @Option(name: .long, help: "Simulated chip: adxl355, adxl345, lis3dh, mpu6050.")
     var chip: String = "adxl355"
 
     @Option(name: .long, help: "Sample rate in Hz.")

@@ -29,6 +29,7 @@ public final class EventSocketServer: EventSink {
     private let shared = Mutex(Shared())
     private let clientCount = Atomic<Int>(0)
     private let droppedClientCount = Atomic<Int>(0)
+    private let droppedLineCount = Atomic<Int>(0)
     private let thread = Mutex<JoinableThread?>(nil)
     private let log: @Sendable (String) -> Void
 
@@ -114,8 +115,10 @@ public final class EventSocketServer: EventSink {
 
     /// Clients connected now.
     public var clients: Int { clientCount.load(ordering: .relaxed) }
-    /// Clients disconnected because they did not keep up.
+    /// Clients disconnected because they did not keep up (or beyond ``maxClients``).
     public var droppedClients: Int { droppedClientCount.load(ordering: .relaxed) }
+    /// Lines not queued because the server thread fell 4096 lines behind (never expected).
+    public var droppedLines: Int { droppedLineCount.load(ordering: .relaxed) }
 
     public func deliver(_ event: DaemonEvent) {
         publish(line: event.jsonLine)
@@ -125,9 +128,12 @@ public final class EventSocketServer: EventSink {
     public func publish(line: String) {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
-        shared.withLock { s in
-            if s.pending.count < 4096 { s.pending.append(bytes) }
+        let accepted = shared.withLock { s -> Bool in
+            guard s.pending.count < 4096 else { return false }
+            s.pending.append(bytes)
+            return true
         }
+        if !accepted { droppedLineCount.add(1, ordering: .relaxed) }
         poke()
     }
 

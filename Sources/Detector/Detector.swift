@@ -801,6 +801,17 @@ struct DetectorCore: Sendable {
         }
     }
 
+    /// Whether a dominant frequency `frequency` (from `halfCycles` half-cycles over `span` s of
+    /// a stream at `rate` Hz) is a twitch's. The crossing times are known only to a sample, so
+    /// it is too fast only if it still is with the span one sample longer: at 100 Hz one
+    /// half-cycle between neighbouring samples reads 50 Hz, but may be a 25-35 Hz twitch.
+    static func frequencyInRange(
+        _ frequency: Double, halfCycles: Double, span: Double, rate: Double
+    ) -> Bool {
+        let slowest = halfCycles >= 1 ? halfCycles / (2 * (span + 1 / rate)) : frequency
+        return frequency >= Tuning.minFrequency && slowest <= Tuning.maxFrequency
+    }
+
     /// Decides whether a closed candidate is a twitch.
     private mutating func close(_ c: Candidate, now t: Double, _ emit: (DetectorOutput) -> Void) {
         let end = c.lastLoud
@@ -865,7 +876,11 @@ struct DetectorCore: Sendable {
             record.verdict = "knock"
             return
         }
-        guard frequency >= Tuning.minFrequency, frequency <= Tuning.maxFrequency else {
+        guard
+            Self.frequencyInRange(
+                frequency, halfCycles: n,
+                span: max(c.lastCrossing[axisIndex] - c.firstCrossing[axisIndex], 0), rate: rate)
+        else {
             record.verdict = "frequency"
             return
         }

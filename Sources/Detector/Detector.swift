@@ -14,14 +14,15 @@ public import TwitchCore
 /// (see ``TwitchDetector/threshold``), geometrically from 6 times the floor at 0 to 1.8 times at
 /// 1; the default 0.5 needs about 3.3 times.
 ///
-/// What the default trades: on the labelled development traces it finds about 93 % of the
+/// What the default trades: on the labelled development traces it finds about 94 % of the
 /// twitches a sensor can resolve (peak at least five times its in-band noise), with about 99 %
-/// of its events real and under 2 false twitches per hour of rest; the false alarms that remain
+/// of its events real and about 2 false twitches per hour of rest; the false alarms that remain
 /// are mostly on a real wrist recording, whose small, sharp movements look like twitches.
 /// Raising it finds twitches nearer the noise floor at the price of more false alarms from
 /// noise bursts, tremor and small movements, and the price rises steeply (at 0.6: recall 95 %,
 /// precision 96 %, about 7 false twitches per hour of rest); lowering it keeps only larger,
-/// clearer twitches (at 0.4: recall 89 %, precision 99 %).
+/// clearer twitches (at 0.4: recall 90 %, precision 99 %). Most of what it misses is within
+/// twice the resolvable floor, or on 100 Hz sensors, where fast twitches and knocks look alike.
 public struct Sensitivity: Sendable, Equatable {
     /// 0 (only large, clear twitches) ... 1 (anything that stands out of the noise).
     public var value: Double
@@ -99,13 +100,19 @@ public enum DetectorOutput: Sendable, Equatable {
 ///    a candidate, with its onset where the envelope last left twice the floor; it closes when
 ///    the envelope has stayed under twice the floor for 70 ms, so the discharges of a doublet
 ///    30-40 ms apart make one twitch (a large twitch also ends when its ringing falls to a
-///    quarter of its own peak). A candidate becomes a twitch only if the limb stayed at rest
+///    quarter of its own peak). A new twitch rising out of the ringing of the last one (in any
+///    band, twice the level it had fallen to, from 80 ms after the onset) closes the candidate
+///    there and opens the next, so bursts of twitches 0.1-0.5 s apart stay separate events.
+///    A candidate becomes a twitch only if the limb stayed at rest
 ///    through it and for 1 s after, it lasted 25-500 ms (sustained vibration and tremor
 ///    bursts last longer), its high-band share is not that of a knock, its dominant frequency
-///    (half-cycles counted with hysteresis on the dominant axis) is within 4-45 Hz, under
+///    (half-cycles counted with hysteresis on the dominant axis, to within a sample) is within
+///    4-45 Hz, under
 ///    tremor a slow candidate stands well out of the tremor, and, when the limb made small
 ///    movements in the last seconds (more than twice its quiet level, but under the movement
-///    threshold), it is half as loud again as the threshold asks.
+///    threshold), it is half as loud again as the threshold asks. Twitches waiting out that
+///    second are held in a small fixed ring, so a burst is confirmed (or dropped by a starting
+///    movement) one by one; a twitch is reported about 1.1-1.6 s after its onset.
 public struct TwitchDetector: Sendable {
     public let configuration: DetectorConfiguration
     /// The limb state as of the last sample processed.

@@ -80,6 +80,20 @@ struct DetectorSyntheticTests {
         }
     }
 
+    @Test("a burst just before a movement starts is held back whole, none of it reported early")
+    func burstBeforeMovement() throws {
+        var synth = Synth(rate: 400, duration: 12)
+        synth.components = [4.5, 4.7, 4.9].map { twitch(onset: $0, frequency: 20, peak: 0.02) }
+        // The limb turns over from 5.0 s on: gravity moves from z to x within a second.
+        synth.gravity = { t in
+            let angle = min(max(t - 5.0, 0), 1) * Double.pi / 2
+            return Vector3(x: sin(angle), y: 0, z: cos(angle))
+        }
+        let (events, states, _) = try run(synth.samples(), rate: 400)
+        #expect(states.first?.state == .active, "\(states)")
+        #expect(events.isEmpty, "\(events.map(\.onset))")
+    }
+
     @Test("a slow doublet (10 Hz, discharges 40 ms apart, the second the larger) is one twitch")
     func slowDoublet() throws {
         let synth = Synth(

@@ -16,7 +16,7 @@ struct Demo: ParsableCommand {
         abstract: "See live twitches from a simulated limb (no hardware, no root).",
         discussion: """
             Runs the real daemon pipeline (acquisition thread, ring, detector, outputs) on a \
-            simulated accelerometer strapped to a resting calf that twitches now and then and moves \
+            simulated accelerometer strapped to a resting calf that twitches often (about 20 a minute) and moves \
             occasionally, in real time. Events are printed as they are detected, served on the event \
             socket (try `twitchd tail` in another terminal) and written to the journal when one is there.
             """)
@@ -58,8 +58,9 @@ struct Demo: ParsableCommand {
         sensor.chip = chipChoice
         sensor.rate = rate
         sensor.seed = seed
-        // A lively limb: BFS-like twitch rates and a movement every couple of minutes.
-        sensor.twitchesPerMinute = 12
+        // A lively limb, so a newcomer sees twitches within seconds: 20 a minute at rest (a busy
+        // BFS calf) and a movement every couple of minutes.
+        sensor.twitchesPerMinute = 20
         sensor.episodesPerHour = 30
         var configuration = DaemonConfiguration()
         configuration.file = "<demo>"

@@ -68,8 +68,14 @@ final class JournaldNamespace {
     }
 
     /// Stops journald (SIGTERM) and waits for it to exit.
+    /// Stops journald the way a restart under systemd looks to a client: under systemd the
+    /// socket outlives journald (datagrams queued during a restart wait in it); a stand-alone
+    /// journald takes its queue with it. So the socket goes first (new sends fail and spool),
+    /// journald drains what is already queued, and only then is it stopped.
     func stop() {
         guard let p = process else { return }
+        unlink(socketPath)
+        usleep(500_000)
         p.terminate()
         p.waitUntilExit()
         process = nil

@@ -55,7 +55,7 @@ let package = Package(
             name: "SensorSim", dependencies: ["TwitchCore", "SensorBus", "Traces"],
             swiftSettings: strict),
         // Data-ready edges through libgpiod (v1 or v2, chosen at build time in CGPIOD).
-        .target(name: "GPIO", dependencies: ["CGPIOD"], swiftSettings: strict),
+        .target(name: "GPIO", dependencies: ["CGPIOD", "SensorBus"], swiftSettings: strict),
         // journald native protocol, spool, sd_notify.
         .target(
             name: "Journal",
@@ -82,11 +82,11 @@ let package = Package(
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),
-        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus"]),
+        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C"]),
         .testTarget(
             name: "AccelerometersTests",
             dependencies: ["Accelerometers", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore"]),
-        .testTarget(name: "GPIOTests", dependencies: ["GPIO"]),
+        .testTarget(name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD"], exclude: ["Fixtures"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TwitchCore"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TwitchCore", "Journal", "Traces"]),
         .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),

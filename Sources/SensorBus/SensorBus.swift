@@ -65,10 +65,23 @@ public struct BusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was being done, e.g. `read 0x00` or `open /dev/i2c-1`.
     public var operation: String
 
+    /// What the user can do about it, e.g. which group to join or which `config.txt` line enables
+    /// the bus; `nil` when there is nothing useful to say.
+    public var hint: String?
+
     public init(kind: Kind, errno: Int32 = 0, operation: String) {
         self.kind = kind
         self.errno = errno
         self.operation = operation
+        self.hint = nil
+    }
+
+    /// An error with a hint for the user (shown after the error in ``description``).
+    public init(kind: Kind, errno: Int32, operation: String, hint: String?) {
+        self.kind = kind
+        self.errno = errno
+        self.operation = operation
+        self.hint = hint
     }
 
     /// Whether trying again (after a backoff) can help.
@@ -82,7 +95,10 @@ public struct BusError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        errno != 0 ? "\(operation): \(kind.rawValue) (errno \(errno))" : "\(operation): \(kind.rawValue)"
+        let base =
+            errno != 0 ? "\(operation): \(kind.rawValue) (errno \(errno))" : "\(operation): \(kind.rawValue)"
+        guard let hint, !hint.isEmpty else { return base }
+        return "\(base). \(hint)"
     }
 }
 

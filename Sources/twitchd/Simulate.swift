@@ -1,7 +1,223 @@
 import ArgumentParser
+import Foundation
+import Traces
+import TwitchCore
 
-// Placeholder until this subcommand is written; replaced by its owner.
+/// `twitchd simulate`: writes a labelled synthetic trace.
 struct Simulate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simulate", abstract: "(not written yet)")
-    func run() async throws { throw ExitCode(70) }
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Write a synthetic, labelled accelerometer trace (no hardware needed).",
+        discussion: """
+            Generates a limb-accelerometer recording from the physics of muscle twitches and what \
+            gets in their way: twitches (damped 8-35 Hz oscillations, some doublets) during rest; \
+            gravity on a tilted axis rocked by breathing; physiological tremor; heartbeat pulses; \
+            posture shifts, voluntary movement, walking with heel strikes, knocks, and optionally \
+            vehicle vibration; the chip's noise, quantisation, offset and a clock a little off \
+            nominal. The same options and --seed always give the same file.
+
+            Output: generic CSV (`# key=value` metadata, then time_s,ax_g,ay_g,az_g), gzip when \
+            the name ends in .gz; and a labels file (JSON: twitches with onset_s, peak_mg, \
+            detectable; segments [kind, start_s, end_s]; floor_mg) that \
+            shared/tools/score.py can score `twitchd replay --format jsonl` against.
+
+            Examples:
+              twitchd simulate -o calf.csv.gz                       10 min, LIS3DH, 400 Hz
+              twitchd replay calf.csv.gz                            find the twitches in it
+              twitchd simulate --duration 1h --rate 1000 --sensor adxl355 -o long.csv.gz
+              twitchd simulate --movement 0 --twitch-rate 20 --amplitude 5-30 -o rest.csv
+              twitchd simulate --sensor-noise 150 --vehicle --seed 7 -o car.csv.gz
+              twitchd simulate --duration 30s | head                 CSV on standard output
+
+            Sensor presets (noise density, LSB): adxl345 350 ug/rtHz 3.9 mg; lis3dh 220 ug/rtHz \
+            1 mg; mpu6050 400 ug/rtHz 61 ug; adxl355 25 ug/rtHz 3.9 ug; lsm6dso 90 ug/rtHz 61 ug.
+
+            Exit status: 0 done, 64 bad option, 73 cannot create the output, 74 write error.
+            """)
+
+    @Option(name: .shortAndLong, help: "Output trace (.csv or .csv.gz); '-' or none: standard output.")
+    var output: String?
+
+    @Option(help: "Labels file (default: next to -o as NAME.truth.json; none on standard output).")
+    var labels: String?
+
+    @Option(help: "Seed for the pseudo-random generator.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Length: seconds, or with a unit: 90s, 10m, 1h.")
+    var duration: String = "10m"
+
+    @Option(help: "Nominal sample rate in Hz.")
+    var rate: Double = 400
+
+    @Option(help: "Chip preset: adxl345, lis3dh, mpu6050, adxl355, lsm6dso.")
+    var sensor: String = "lis3dh"
+
+    @Option(help: "Noise density in ug/sqrt(Hz), overriding the preset's.")
+    var sensorNoise: Double?
+
+    @Option(help: "Mean twitches per minute of rest (bursty).")
+    var twitchRate: Double = 6
+
+    @Option(help: "Twitch peak range in mg, MIN-MAX (log-uniform).")
+    var amplitude: String = "2-60"
+
+    @Option(help: "Fraction of twitches that are doublets, 0...1.")
+    var doublets: Double = 0.1
+
+    @Option(help: "Activity episodes per hour (movement, posture, walking, knocks); 0 for rest only.")
+    var movement: Double = 24
+
+    @Option(help: "Fraction of rest periods with physiological tremor, 0...1.")
+    var tremor: Double = 0.25
+
+    @Flag(inversion: .prefixedNo, help: "Include walking episodes.")
+    var walking = true
+
+    @Flag(inversion: .prefixedNo, help: "Include knocks on the sensor.")
+    var knocks = true
+
+    @Flag(inversion: .prefixedNo, help: "Include heartbeat pulses.")
+    var heartbeat = true
+
+    @Flag(help: "Include vehicle vibration episodes.")
+    var vehicle = false
+
+    @Option(help: "Sensor clock error in percent (default: drawn from the seed within +-2.5).")
+    var clockError: Double?
+
+    @Option(help: "Sensor location label.")
+    var location: String = "left-calf"
+
+    @Option(help: "RFC 3339 time of the first sample, written as start_time metadata.")
+    var startTime: String?
+
+    func validate() throws {
+        guard Simulate.parseDuration(duration) != nil else {
+            throw ValidationError("--duration '\(duration)' is not a length such as 600, 90s, 10m or 1h")
+        }
+        guard Simulate.parseRange(amplitude) != nil else {
+            throw ValidationError("--amplitude '\(amplitude)' is not a range such as 2-60 (mg)")
+        }
+        guard SensorModel.named(sensor) != nil else {
+            throw ValidationError(
+                "--sensor '\(sensor)' is not one of \(SensorModel.presets.map(\.name).joined(separator: ", "))"
+            )
+        }
+        guard rate.isFinite, (10...10_000).contains(rate) else {
+            throw ValidationError("--rate must be 10...10000 Hz")
+        }
+        guard (0...1).contains(doublets), (0...1).contains(tremor) else {
+            throw ValidationError("--doublets and --tremor are fractions in 0...1")
+        }
+        guard twitchRate >= 0, movement >= 0 else { throw ValidationError("rates must be 0 or more") }
+        if let n = sensorNoise, !(n >= 0 && n.isFinite) {
+            throw ValidationError("--sensor-noise must be >= 0")
+        }
+        if let s = startTime, RFC3339.parse(s) == nil {
+            throw ValidationError("--start-time '\(s)' is not RFC 3339, e.g. 2026-11-26T23:00:00Z")
+        }
+        if let e = clockError, !(abs(e) < 50) { throw ValidationError("--clock-error must be within +-50 %") }
+    }
+
+    static func parseDuration(_ text: String) -> Double? {
+        var t = Substring(text.lowercased())
+        var scale = 1.0
+        if t.hasSuffix("ms") {
+            scale = 0.001
+            t = t.dropLast(2)
+        } else if t.hasSuffix("s") {
+            t = t.dropLast()
+        } else if t.hasSuffix("m") || t.hasSuffix("min") {
+            scale = 60
+            t = t.hasSuffix("min") ? t.dropLast(3) : t.dropLast()
+        } else if t.hasSuffix("h") {
+            scale = 3600
+            t = t.dropLast()
+        }
+        guard let v = Double(t), v.isFinite, v > 0 else { return nil }
+        return v * scale
+    }
+
+    static func parseRange(_ text: String) -> ClosedRange<Double>? {
+        let parts = text.split(separator: "-", maxSplits: 1).map { Double($0) }
+        if parts.count == 1, let v = parts[0], v > 0 { return v...v }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo > 0, hi >= lo, hi.isFinite else {
+            return nil
+        }
+        return lo...hi
+    }
+
+    func run() async throws {
+        var c = SimulationConfiguration()
+        c.seed = seed
+        c.duration = Simulate.parseDuration(duration)
+        c.rate = rate
+        c.sensor = SensorModel.named(sensor) ?? .lis3dh
+        if let n = sensorNoise { c.sensor.noiseDensity = n * 1e-6 }
+        c.twitchesPerMinute = twitchRate
+        c.twitchPeakMg = Simulate.parseRange(amplitude) ?? 2...60
+        c.doubletFraction = doublets
+        c.episodesPerHour = movement
+        c.tremorFraction = tremor
+        c.walking = walking
+        c.knocks = knocks
+        c.heartbeat = heartbeat
+        c.vehicle = vehicle
+        c.oscillatorError = clockError.map { $0 / 100 }
+        c.location = location
+        c.startTime = startTime.flatMap(RFC3339.parse)
+
+        var sim: TraceSimulator
+        do { sim = try TraceSimulator(configuration: c) } catch {
+            throw ValidationError(error.description)
+        }
+        let toStdout = output == nil || output == "-"
+        let labelsPath = labels ?? (toStdout ? nil : Simulate.defaultLabelsPath(for: output ?? ""))
+        do throws(TraceError) {
+            var writer: TraceWriter
+            if toStdout {
+                writer = try TraceWriter(
+                    fileDescriptor: 1, name: "<stdout>", metadata: sim.metadata, compress: false)
+            } else {
+                writer = try TraceWriter(path: output ?? "", metadata: sim.metadata)
+            }
+            while let s = sim.next() { try writer.write(s) }
+            try writer.close()
+            if let labelsPath {
+                let name =
+                    toStdout ? "stdout" : (output ?? "").split(separator: "/").last.map(String.init) ?? ""
+                let extra: [(String, String)] = [
+                    ("generator", jsonString("twitchd simulate")), ("seed", String(seed)),
+                    ("sensor", jsonString(c.sensor.name)), ("rate_hz", fixed(c.rate, 3)),
+                    ("true_rate_hz", fixed(sim.trueRate, 4)), ("location", jsonString(c.location)),
+                ]
+                let json = sim.labels.json(trace: name, extra: extra)
+                guard FileManager.default.createFile(atPath: labelsPath, contents: Data(json.utf8))
+                else {
+                    throw TraceError(.cantCreate, path: labelsPath, "cannot create labels file")
+                }
+            }
+            if !toStdout {
+                let l = sim.labels
+                let detectable = l.twitches.filter(\.detectable).count
+                FileHandle.standardError.write(
+                    Data(
+                        ("wrote \(output ?? ""): \(fixed(c.duration ?? 0, 1)) s at \(fixed(sim.trueRate, 2)) Hz "
+                            + "(\(c.sensor.name), nominal \(fixed(c.rate, 0)) Hz), \(l.twitches.count) twitches "
+                            + "(\(detectable) above the \(fixed(l.floorMg, 1)) mg floor)"
+                            + (labelsPath.map { "; labels in \($0)" } ?? "") + "\n").utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("twitchd simulate: \(error.description)\n".utf8))
+            throw ExitCode(error.exitCode.rawValue)
+        }
+    }
+
+    /// `dir/name.csv.gz` -> `dir/name.truth.json`.
+    static func defaultLabelsPath(for output: String) -> String {
+        var base = output
+        for ext in [".gz", ".csv", ".txt"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
+        return base + ".truth.json"
+    }
 }

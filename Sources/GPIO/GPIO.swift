@@ -1,1 +1,0 @@
-// GPIO: see Package.swift for what this module holds.

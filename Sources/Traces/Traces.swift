@@ -1,1 +1,0 @@
-// Traces: see Package.swift for what this module holds.

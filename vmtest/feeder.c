@@ -7,7 +7,9 @@
 //   2. makes a rising edge on the data-ready line (gpio-sim `pull` attribute: pull-up);
 //   3. waits until the reader has consumed the sample, then clears INT_SOURCE and pulls the line
 //      down, as the real chip does when its data registers are read;
-//   4. sleeps until the next sample is due (absolute CLOCK_MONOTONIC schedule at --rate).
+//   4. sleeps until the next sample is due: the trace's own time_s column on an absolute
+//      CLOCK_MONOTONIC schedule (so a trace whose chip clock is a few % off plays at that rate),
+//      or a fixed --rate.
 //
 // Handshake (step 3). i2c-stub is passive: it cannot tell anyone it was read. The kernel can: the
 // `smbus:smbus_reply` tracepoint fires after every completed SMBus read with the register and the
@@ -237,6 +239,7 @@ static void trace_teardown(void) {
 // ---- trace file ----
 
 struct sample {
+  double t;  // time_s from the trace
   uint8_t bytes[6];
 };
 
@@ -266,6 +269,8 @@ static struct sample *load_trace(const char *path, double lsb_g, int *count) {
     if (sscanf(line, "%lf,%lf,%lf,%lf", &t, &x, &y, &z) != 4) die(65, "%s:%d: bad row", path, lineno);
     if (n == cap) s = realloc(s, (cap *= 2) * sizeof *s);
     int16_t v[3] = {to_lsb(x, lsb_g), to_lsb(y, lsb_g), to_lsb(z, lsb_g)};
+    if (n > 0 && !(t > s[n - 1].t)) die(65, "%s:%d: time %f not after the previous row", path, lineno, t);
+    s[n].t = t;
     for (int i = 0; i < 3; i++) {
       s[n].bytes[2 * i] = (uint8_t)(v[i] & 0xFF);
       s[n].bytes[2 * i + 1] = (uint8_t)(((uint16_t)v[i]) >> 8);
@@ -281,7 +286,7 @@ static struct sample *load_trace(const char *path, double lsb_g, int *count) {
 
 static void usage(void) {
   die(64,
-      "usage: feeder --bus DEV --pull PATH --trace CSV --rate HZ [--addr 0x53] [--start K] [--count N]\n"
+      "usage: feeder --bus DEV --pull PATH --trace CSV [--rate HZ] [--addr 0x53] [--start K] [--count N]\n"
       "       [--start-high] [--pause PID:K:M] [--settle-ms MS] [--reset K:MS] [--timeout-ms MS]\n"
       "       [--lsb-g 0.0039] [--verbose]");
 }
@@ -334,7 +339,7 @@ int main(int argc, char **argv) {
     else usage();
 #undef ARG
   }
-  if (!bus || !pull || !trace || rate <= 0) usage();
+  if (!bus || !pull || !trace || rate < 0) usage();
   setvbuf(stdout, NULL, _IOLBF, 0);
 
   int total;
@@ -349,7 +354,12 @@ int main(int argc, char **argv) {
   if (pull_fd < 0) die(66, "open %s: %s", pull, strerror(errno));
   trace_setup(addr);
 
-  const int64_t period = (int64_t)(1e9 / rate);
+  // Sample k is due at base + offset(k); base moves when the schedule restarts (pause, reset).
+  int64_t period = 0;
+  if (rate > 0) period = (int64_t)(1e9 / rate);
+  else if (end - start > 1) period = (int64_t)((s[end - 1].t - s[start].t) / (end - 1 - start) * 1e9);
+  else period = 10000000;
+#define OFFSET(k) (rate > 0 ? (int64_t)((k)-start) * period : (int64_t)((s[k].t - s[start].t) * 1e9))
   int fed = 0, handshaken = 0, unconsumed = 0, stale = 0;
   int64_t maxwait = 0;
 
@@ -364,7 +374,7 @@ int main(int argc, char **argv) {
     if (!wait_configured(timeout_ms * 4, 0)) die(1, "the reader never configured the chip");
   }
   drain_pipe();
-  int64_t next = now_ns();
+  int64_t base = now_ns();
   for (int k = start; k < end; k++) {
     if (k == reset_at) {
       // Power cycle: every register back to 0, as a fresh i2c-stub has them.
@@ -376,15 +386,14 @@ int main(int argc, char **argv) {
       write_reg(REG_DEVID, DEVID_ADXL345);
       if (!wait_configured(timeout_ms * 4, 0)) die(1, "the reader never configured the chip again");
       drain_pipe();
-      next = now_ns();
+      base = now_ns() - OFFSET(k);
     }
     int paused = pause_at >= 0 && k >= pause_at && k < pause_at + pause_n;
     if (pause_at >= 0 && k == pause_at) {
       if (kill(pause_pid, SIGSTOP) < 0) die(71, "SIGSTOP %d: %s", pause_pid, strerror(errno));
       printf("feeder: reader %d stopped at sample %d\n", pause_pid, k);
     }
-    sleep_until(next);
-    next += period;
+    sleep_until(base + OFFSET(k));
     int first_high = start_high && k == start;
     if (!first_high) {
       write_block(REG_DATAX0, s[k].bytes, 6);
@@ -394,7 +403,7 @@ int main(int argc, char **argv) {
     fed++;
     if (paused) {
       // Nobody reads: the edge is queued or lost while the reader is stopped.
-      sleep_until(next - period / 2);
+      sleep_until(base + OFFSET(k) + period / 2);
       write_reg(REG_INT_SOURCE, 0);
       set_line(0);
       unconsumed++;
@@ -403,7 +412,7 @@ int main(int argc, char **argv) {
         printf("feeder: reader %d continued after sample %d\n", pause_pid, k);
         sleep_ms(settle_ms);
         drain_pipe();
-        next = now_ns();
+        if (k + 1 < end) base = now_ns() - OFFSET(k + 1);
       }
       continue;
     }
@@ -433,7 +442,7 @@ int main(int argc, char **argv) {
     handshaken++;
     int64_t w = now_ns() - t0;
     if (w > maxwait) maxwait = w;
-    if (first_high) next = now_ns() + period;
+    if (first_high && k + 1 < end) base = now_ns() + period - OFFSET(k + 1);
   }
   trace_teardown();
   printf("feeder: fed %d handshaken %d unconsumed %d stale %d maxwait_ms %.1f\n", fed, handshaken,

@@ -87,7 +87,9 @@ let package = Package(
             name: "AccelerometersTests",
             dependencies: ["Accelerometers", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore"]),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD"], exclude: ["Fixtures"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "TwitchCore"]),
+        .testTarget(
+            name: "JournalTests",
+            dependencies: ["Journal", "TwitchCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TwitchCore", "Journal", "Traces"]),
         .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
     ]

@@ -11,7 +11,7 @@ import CI2C
 ///
 /// Every method returns a non-negative result on success and `-errno` on failure (libi2c's own
 /// convention), so no caller reads the thread-global `errno`.
-protocol I2CKernel: AnyObject {
+protocol I2CKernel: AnyObject, Sendable {
     /// `open(path, O_RDWR | O_CLOEXEC)`: the file descriptor, or `-errno`.
     func open(_ path: String) -> Int32
     func close(_ fd: Int32)

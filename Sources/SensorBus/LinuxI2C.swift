@@ -55,7 +55,10 @@ public enum I2CBurstMode: Sendable, Equatable {
 /// functionality once (`I2C_FUNCS`); ``device(at:)`` then hands out one ``LinuxI2CBus`` per chip
 /// address, each on its own file descriptor with `I2C_SLAVE` set (two sensors on one bus are two
 /// devices of the same adapter).
-public final class LinuxI2CAdapter: BusAdapter {
+///
+/// Immutable after opening, so it can be handed to another thread; each ``LinuxI2CBus`` it makes
+/// belongs to the one thread that uses it.
+public final class LinuxI2CAdapter: BusAdapter, Sendable {
     /// The SMBus I2C-block limit (`I2C_SMBUS_BLOCK_MAX`).
     public static let smbusBlockMax = 32
     /// The default longest `I2C_RDWR` read: a whole 32-sample, 6-byte FIFO, well under the

@@ -3,7 +3,7 @@ import CI2C
 @testable import SensorBus
 
 /// A kernel that records every request and answers from a register file, or with a chosen errno.
-final class FakeI2CKernel: I2CKernel {
+final class FakeI2CKernel: I2CKernel, @unchecked Sendable {
     struct Message: Equatable, CustomStringConvertible {
         var addr: UInt16
         var flags: UInt16

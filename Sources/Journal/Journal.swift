@@ -1,1 +1,0 @@
-// Journal: see Package.swift for what this module holds.

@@ -1,0 +1,269 @@
+// The spool: where entries wait, in order, while journald is missing or restarting.
+//
+// File format (`journal.spool` in the state directory), append-only:
+//   record = 'T' 'J' + payload length (u32 LE) + CRC-32 of the payload (u32 LE) + payload
+// where the payload is the entry in the native protocol. `journal.spool.pos` holds the offset
+// (u64 LE) of the first record not yet delivered. A torn record at the end (crash mid-write)
+// is cut off when the spool is opened, and said so on stderr. Delivery is at least once: a crash
+// between sending an entry and recording the new offset sends that entry again after restart.
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Storage for undelivered entries, oldest first.
+protocol Spool: AnyObject {
+    var pendingEntries: Int { get }
+    var pendingBytes: Int { get }
+    /// Appends one encoded entry. Throws on I/O failure.
+    func append(_ payload: [UInt8]) throws(SystemError)
+    /// The oldest undelivered entry, nil when empty.
+    func peek() -> [UInt8]?
+    /// Marks the oldest entry delivered.
+    func removeFirst()
+    /// Makes appended data durable (fdatasync) when there is something to sync.
+    func sync()
+    /// Bytes the spool occupies (for the size limit); can exceed `pendingBytes` until compacted.
+    var storageBytes: Int { get }
+    /// Drops the space of delivered entries.
+    func compact()
+    func closeFiles()
+}
+
+/// An in-memory spool (no state directory; lost when the process exits).
+final class MemorySpool: Spool {
+    private var items: [[UInt8]] = []
+    private var head = 0
+    private(set) var pendingBytes = 0
+
+    var pendingEntries: Int { items.count - head }
+
+    func append(_ payload: [UInt8]) throws(SystemError) {
+        items.append(payload)
+        pendingBytes += payload.count + FileSpool.recordHeaderSize
+    }
+
+    func peek() -> [UInt8]? { head < items.count ? items[head] : nil }
+
+    func removeFirst() {
+        guard head < items.count else { return }
+        pendingBytes -= items[head].count + FileSpool.recordHeaderSize
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: false)
+            head = 0
+        } else if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+
+    func sync() {}
+    var storageBytes: Int { pendingBytes }
+    func compact() {}
+    func closeFiles() {}
+}
+
+/// The on-disk spool in a state directory (see the file comment for the format).
+final class FileSpool: Spool {
+    static let recordHeaderSize = 10
+    static let fileName = "journal.spool"
+    static let positionFileName = "journal.spool.pos"
+
+    let path: String
+    private var fd: Int32
+    private let positionFD: Int32
+    /// Offset of the first undelivered record.
+    private var readOffset: Int64 = 0
+    /// End of the last complete record (where the next append goes).
+    private var endOffset: Int64 = 0
+    private var dirty = false
+    private(set) var pendingEntries = 0
+    var pendingBytes: Int { Int(endOffset - readOffset) }
+
+    /// Opens (creating if needed) the spool in `directory`, keeping what an earlier run left.
+    init(directory: String) throws(SystemError) {
+        path = directory + "/" + Self.fileName
+        let posPath = directory + "/" + Self.positionFileName
+        let flags = O_RDWR | O_CREAT | O_CLOEXEC
+        fd = open(path, flags, 0o600)
+        guard fd >= 0 else { throw SystemError(errno, "open \(path)") }
+        positionFD = open(posPath, flags, 0o600)
+        guard positionFD >= 0 else {
+            let e = errno
+            close(fd)
+            throw SystemError(e, "open \(posPath)")
+        }
+        try recover()
+    }
+
+    /// Reads the saved position and scans the records after it; cuts off a torn tail.
+    private func recover() throws(SystemError) {
+        if let pos = preadAll(positionFD, count: 8, offset: 0), pos.count == 8 {
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(pos[i]) << UInt64(8 * i) }
+            readOffset = Int64(clamping: v)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError(errno, "fstat \(path)") }
+        let size = Int64(st.st_size)
+        if readOffset > size { readOffset = 0 }
+        var offset = readOffset
+        var count = 0
+        while offset < size {
+            guard let header = preadAll(fd, count: Self.recordHeaderSize, offset: offset),
+                header.count == Self.recordHeaderSize, header[0] == UInt8(ascii: "T"),
+                header[1] == UInt8(ascii: "J")
+            else { break }
+            let length = Int64(readLittleEndian32(header, at: 2))
+            guard offset + Int64(Self.recordHeaderSize) + length <= size,
+                let payload = preadAll(fd, count: Int(length), offset: offset + Int64(Self.recordHeaderSize)),
+                payload.count == Int(length), crc32(payload) == readLittleEndian32(header, at: 6)
+            else { break }
+            offset += Int64(Self.recordHeaderSize) + length
+            count += 1
+        }
+        if offset < size {
+            writeStderr(
+                "twitchd journal: spool \(path): discarding \(size - offset) damaged bytes at offset \(offset) "
+                    + "(an interrupted write); \(count) entries kept")
+            _ = ftruncate(fd, off_t(offset))
+        }
+        endOffset = offset
+        pendingEntries = count
+        if count == 0 { resetIfEmpty() }
+    }
+
+    func append(_ payload: [UInt8]) throws(SystemError) {
+        var record: [UInt8] = [UInt8(ascii: "T"), UInt8(ascii: "J")]
+        record.reserveCapacity(payload.count + Self.recordHeaderSize)
+        appendLittleEndian32(UInt32(payload.count), to: &record)
+        appendLittleEndian32(crc32(payload), to: &record)
+        record.append(contentsOf: payload)
+        if let e = pwriteAll(record, at: endOffset) {
+            // Do not leave half a record behind.
+            _ = ftruncate(fd, off_t(endOffset))
+            throw SystemError(e, "write \(path)")
+        }
+        endOffset += Int64(record.count)
+        pendingEntries += 1
+        dirty = true
+    }
+
+    func peek() -> [UInt8]? {
+        guard pendingEntries > 0,
+            let header = preadAll(fd, count: Self.recordHeaderSize, offset: readOffset),
+            header.count == Self.recordHeaderSize
+        else { return nil }
+        let length = Int(readLittleEndian32(header, at: 2))
+        return preadAll(fd, count: length, offset: readOffset + Int64(Self.recordHeaderSize))
+    }
+
+    func removeFirst() {
+        guard pendingEntries > 0,
+            let header = preadAll(fd, count: Self.recordHeaderSize, offset: readOffset),
+            header.count == Self.recordHeaderSize
+        else { return }
+        readOffset += Int64(Self.recordHeaderSize) + Int64(readLittleEndian32(header, at: 2))
+        pendingEntries -= 1
+        if pendingEntries == 0 {
+            resetIfEmpty()
+        } else {
+            savePosition()
+        }
+    }
+
+    /// When everything is delivered, empties the file so it never grows without bound.
+    private func resetIfEmpty() {
+        _ = ftruncate(fd, 0)
+        readOffset = 0
+        endOffset = 0
+        savePosition()
+    }
+
+    private func savePosition() {
+        var bytes: [UInt8] = []
+        appendLittleEndian64(UInt64(readOffset), to: &bytes)
+        _ = bytes.withUnsafeBytes { pwrite(positionFD, $0.baseAddress, 8, 0) }
+    }
+
+    private func pwriteAll(_ bytes: [UInt8], at offset: Int64) -> Int32? {
+        bytes.withUnsafeBytes { raw -> Int32? in
+            var off = 0
+            while off < raw.count {
+                let n = pwrite(
+                    fd, raw.baseAddress.map { $0 + off }, raw.count - off, off_t(offset) + off_t(off))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { return EIO }
+                off += n
+            }
+            return nil
+        }
+    }
+
+    var storageBytes: Int { Int(endOffset) }
+
+    /// Rewrites the undelivered records into a fresh file (written, synced, then renamed over the
+    /// old one, so a crash leaves either the old or the new spool, never a mix).
+    func compact() {
+        guard readOffset > 0, pendingEntries > 0 else { return }
+        guard let rest = preadAll(fd, count: Int(endOffset - readOffset), offset: readOffset),
+            rest.count == Int(endOffset - readOffset)
+        else { return }
+        let tmp = path + ".new"
+        let newFD = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard newFD >= 0 else { return }
+        guard writeAll(newFD, rest[...]) == nil, fdatasync(newFD) == 0 else {
+            close(newFD)
+            unlink(tmp)
+            return
+        }
+        // Point the position at 0 before the rename: if we crash in between, the old file is
+        // replayed from its start (duplicates, never losses).
+        let oldRead = readOffset
+        readOffset = 0
+        savePosition()
+        guard rename(tmp, path) == 0 else {
+            readOffset = oldRead
+            savePosition()
+            close(newFD)
+            unlink(tmp)
+            return
+        }
+        close(fd)
+        fd = newFD
+        endOffset = Int64(rest.count)
+        dirty = true
+    }
+
+    func sync() {
+        guard dirty else { return }
+        dirty = false
+        _ = fdatasync(fd)
+        _ = fdatasync(positionFD)
+    }
+
+    func closeFiles() {
+        sync()
+        close(fd)
+        close(positionFD)
+    }
+}
+
+private let crcTable: [UInt32] = (0..<256).map { i -> UInt32 in
+    var c = UInt32(i)
+    for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    return c
+}
+
+/// CRC-32 (IEEE 802.3, as zlib computes it).
+func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+    return c ^ 0xFFFF_FFFF
+}

@@ -37,3 +37,83 @@ clean:
 	rm -rf .build
 
 # --- install / uninstall (systemd unit, config, udev rule) ---
+# make release && sudo make install      then: sudo systemctl enable --now twitchd
+# PREFIX (default /usr/local) and DESTDIR (staging root, for packages) are honoured; the
+# configuration goes to $(SYSCONFDIR)/twitchd/twitchd.toml only if there is none yet.
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+SYSCONFDIR ?= /etc
+DOCDIR ?= $(PREFIX)/share/doc/twitchd
+UNITDIR ?= $(LIBDIR)/systemd/system
+SYSUSERSDIR ?= $(LIBDIR)/sysusers.d
+UDEVRULESDIR ?= $(LIBDIR)/udev/rules.d
+CATALOGDIR ?= $(LIBDIR)/systemd/catalog
+# Where the unit's ExecStart looks for the binary (verify-unit points it into a staging tree).
+UNIT_BINDIR ?= $(BINDIR)
+INSTALL ?= install
+# The binary to install.
+TWITCHD_BIN ?= .build/release/twitchd
+
+.PHONY: install uninstall verify-unit
+
+install:
+	@test -x $(TWITCHD_BIN) || { echo "make install: no $(TWITCHD_BIN); run 'make release' first" >&2; exit 66; }
+	$(INSTALL) -D -m 0755 $(TWITCHD_BIN) $(DESTDIR)$(BINDIR)/twitchd
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/bin/twitchd|$(UNIT_BINDIR)/twitchd|g' \
+	    -e 's|/usr/local/share/doc/twitchd|$(DOCDIR)|g' \
+	    -e 's|/etc/twitchd/|$(SYSCONFDIR)/twitchd/|g' \
+	    systemd/twitchd.service > $(DESTDIR)$(UNITDIR)/twitchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/twitchd.service
+	$(INSTALL) -D -m 0644 systemd/twitchd.sysusers $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf
+	$(INSTALL) -D -m 0644 systemd/60-twitchd.rules $(DESTDIR)$(UDEVRULESDIR)/60-twitchd.rules
+	$(INSTALL) -D -m 0644 systemd/twitchd.catalog $(DESTDIR)$(CATALOGDIR)/twitchd.catalog
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)
+	for f in README.md docs/*.md systemd/twitchd-realtime.conf; do \
+	    [ -f "$$f" ] && $(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/ || true; done
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/twitchd/twitchd.toml ]; then \
+	    echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/twitchd/twitchd.toml"; \
+	else \
+	    $(INSTALL) -D -m 0644 systemd/twitchd.toml $(DESTDIR)$(SYSCONFDIR)/twitchd/twitchd.toml && \
+	    echo "installed example configuration $(DESTDIR)$(SYSCONFDIR)/twitchd/twitchd.toml: edit it, then 'twitchd config check'"; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemd-sysusers $(SYSUSERSDIR)/twitchd.conf && \
+	    udevadm control --reload && \
+	    udevadm trigger --subsystem-match=i2c-dev --subsystem-match=gpio && \
+	    systemctl daemon-reload && \
+	    journalctl --update-catalog && \
+	    echo "installed; start with: systemctl enable --now twitchd"; \
+	else \
+	    echo "staged in '$(DESTDIR)' (no systemd running here): on the target run systemd-sysusers, udevadm control --reload, systemctl daemon-reload, journalctl --update-catalog"; \
+	fi
+
+# Leaves the configuration ($(SYSCONFDIR)/twitchd), the spool (/var/lib/twitchd) and the
+# twitchd user in place; remove them by hand if wanted.
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl disable --now twitchd.service 2>/dev/null || true; fi
+	rm -f $(DESTDIR)$(BINDIR)/twitchd $(DESTDIR)$(UNITDIR)/twitchd.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/twitchd.conf $(DESTDIR)$(UDEVRULESDIR)/60-twitchd.rules \
+	    $(DESTDIR)$(CATALOGDIR)/twitchd.catalog
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; udevadm control --reload; journalctl --update-catalog; fi
+	@echo "left in place: $(SYSCONFDIR)/twitchd/, /var/lib/twitchd/, user twitchd"
+
+# Checks the unit: systemd-analyze verify on a staged install (verify needs ExecStart's binary to
+# exist, so the staged unit points at the staged binary; a stub stands in if nothing is built)
+# and the offline security score (must stay at or below 2.0).
+verify-unit:
+	@set -e; stage=$$(mktemp -d); trap 'rm -rf "$$stage"' EXIT; \
+	if [ ! -x $(TWITCHD_BIN) ]; then \
+	    mkdir -p "$$stage/build" && printf '#!/bin/sh\nexit 0\n' > "$$stage/build/twitchd" && chmod 0755 "$$stage/build/twitchd"; \
+	    echo "verify-unit: no release build, verifying with a stub binary"; \
+	    bin="$$stage/build/twitchd"; \
+	else bin=$(TWITCHD_BIN); fi; \
+	$(INSTALL) -D -m 0755 "$$bin" "$$stage$(BINDIR)/twitchd"; \
+	sed -e 's|/usr/local/bin/twitchd|'"$$stage$(BINDIR)"'/twitchd|g' systemd/twitchd.service > "$$stage/twitchd.service"; \
+	echo "systemd-analyze verify (staged in $$stage):"; \
+	systemd-analyze verify "$$stage/twitchd.service"; \
+	echo "systemd-analyze verify: clean"; \
+	systemd-analyze security --offline=true --threshold=20 systemd/twitchd.service | tail -1

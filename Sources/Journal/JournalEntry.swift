@@ -15,6 +15,7 @@ public enum JournalPriority: Int, Sendable, Comparable, CaseIterable {
     case info = 6
     case debug = 7
 
+    /// More severe priorities are smaller, as in syslog.
     public static func < (a: JournalPriority, b: JournalPriority) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -26,6 +27,7 @@ public enum JournalEntryError: Error, Equatable, Sendable, CustomStringConvertib
     /// Bytes that are not a native-protocol entry; the string says where and why.
     case malformed(String)
 
+    /// The error as one line for logs and the terminal.
     public var description: String {
         switch self {
         case .invalidFieldName(let name):

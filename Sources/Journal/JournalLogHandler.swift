@@ -24,8 +24,11 @@ public import Logging
 /// LoggingSystem.bootstrap(JournalLogHandler.factory(writer: journal))
 /// ```
 public struct JournalLogHandler: LogHandler {
+    /// Messages below this level are not logged.
     public var logLevel: Logger.Level = .info
+    /// Metadata added to every message of this handler (as journal fields).
     public var metadata: Logger.Metadata = [:]
+    /// Contextual metadata (e.g. task-local), merged into every message.
     public var metadataProvider: Logger.MetadataProvider?
 
     /// The logger's label (`LOGGER=` field).
@@ -56,6 +59,7 @@ public struct JournalLogHandler: LogHandler {
         { label in JournalLogHandler(label: label, writer: writer, identifier: identifier, level: level) }
     }
 
+    /// One metadata item of this handler.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
@@ -97,6 +101,7 @@ public struct JournalLogHandler: LogHandler {
         return name
     }
 
+    /// Writes one message: to the journal, or to stderr without a writer or if it was dropped.
     public func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }

@@ -56,6 +56,8 @@ public final class JournalWriter: Sendable {
         /// `SYSLOG_IDENTIFIER` of the writer's own entries (spool overflow notices).
         public var identifier: String
 
+        /// Defaults: the system journal, an in-memory spool of 8 MiB, fsync by the retry thread,
+        /// retry every second, the kernel's send buffer, identifier `twitchd`.
         public init(
             socketPath: String = JournalWriter.defaultSocketPath, spoolDirectory: String? = nil,
             spoolLimitBytes: Int = 8 << 20, fsync: FsyncPolicy = .interval,
@@ -136,7 +138,11 @@ public final class JournalWriter: Sendable {
     /// Space kept free in the spool for the overflow notice.
     private static let overflowReserve = 4096
     /// Spooled entries a `send` delivers before its own (the rest is left to the retry thread).
-    private static let drainPerSend = 64
+    private static let drainPerSend = 16
+    /// Spooled entries the retry thread delivers per turn of the lock.
+    private static let drainPerTick = 32
+    /// Retry delay while journald is up but its socket queue is full.
+    private static let busyRetryMs: Int32 = 5
 
     /// Opens the socket and the spool (recovering entries an earlier run left undelivered).
     /// Throws when the spool directory cannot be used or no socket can be created.
@@ -173,7 +179,7 @@ public final class JournalWriter: Sendable {
                     interval.components.seconds * 1000 + interval.components.attoseconds
                         / 1_000_000_000_000_000))
             let thread = PeriodicThread(name: "twitchd-journal", intervalMs: ms) { [weak self] in
-                self?.backgroundTick()
+                self?.backgroundTick(intervalMs: ms) ?? ms
             }
             retryThread.withLock { $0 = thread }
         }
@@ -278,14 +284,33 @@ public final class JournalWriter: Sendable {
         case rejected
     }
 
-    private func backgroundTick() {
-        state.withLock { s in
-            guard !s.closed else { return }
-            if s.spool.pendingEntries > 0 || s.droppedUnreported > 0 {
-                drain(&s, limit: 256)
+    /// Delivers some of the spool; returns when to come back: soon if journald is there but its
+    /// queue was full (a burst), after the configured interval otherwise.
+    private func backgroundTick(intervalMs: Int32) -> Int32 {
+        // Deliver in small batches, releasing the lock in between so that senders never wait
+        // behind a long drain.
+        var next = intervalMs
+        while true {
+            let more = state.withLock { s -> Bool in
+                guard !s.closed else { return false }
+                guard s.spool.pendingEntries > 0 || s.droppedUnreported > 0 else { return false }
+                let before = s.spool.pendingEntries
+                drain(&s, limit: Self.drainPerTick)
+                let busy = s.stats.lastError == EAGAIN || s.stats.lastError == ENOBUFS
+                if s.spool.pendingEntries > 0 && busy { next = min(intervalMs, Self.busyRetryMs) }
+                return s.spool.pendingEntries > 0 && s.spool.pendingEntries < before
             }
-            if configuration.fsync == .interval { s.spool.sync() }
+            if !more { break }
         }
+        // fdatasync can take long on an SD card: do it on duplicated descriptors, outside the lock.
+        if configuration.fsync == .interval {
+            let fds = state.withLock { s -> [Int32] in s.closed ? [] : s.spool.takeDescriptorsToSync() }
+            for fd in fds {
+                _ = fdatasync(fd)
+                closeFD(fd)
+            }
+        }
+        return next
     }
 
     /// Delivers up to `limit` spooled entries, oldest first, stopping at the first failure; then,

@@ -29,14 +29,20 @@ func errnoDescription(_ code: Int32) -> String {
     return text
 }
 
-/// Writes a line to standard error in one `write` (no buffering, safe from any thread).
+/// Writes a line to standard error in one call, safe from any thread. When stderr is a socket
+/// (under systemd it is a journal stream) the write never blocks: if journald is away and the
+/// stream is full, the line is dropped rather than stall the caller.
 func writeStderr(_ line: String) {
     var bytes = Array(line.utf8)
     if bytes.last != 0x0A { bytes.append(0x0A) }
     bytes.withUnsafeBytes { raw in
         var off = 0
+        var isSocket = true
         while off < raw.count {
-            let n = write(2, raw.baseAddress.map { $0 + off }, raw.count - off)
+            let p = raw.baseAddress.map { $0 + off }
+            var n = isSocket ? send(2, p, raw.count - off, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) : -1
+            if isSocket && n < 0 && errno == ENOTSOCK { isSocket = false }
+            if !isSocket { n = write(2, p, raw.count - off) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             off += n
@@ -215,16 +221,18 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What was being done, e.g. `open /var/lib/twitchd/journal.spool`.
     public var operation: String
 
+    /// An error `code` (errno) from `operation`.
     public init(_ code: Int32, _ operation: String) {
         self.code = code
         self.operation = operation
     }
 
+    /// E.g. `open /var/lib/twitchd/journal.spool: EACCES (Permission denied)`.
     public var description: String { "\(operation): \(errnoDescription(code))" }
 }
 
-/// A background thread that calls `tick` every `interval` until stopped; `stop()` wakes it at once
-/// and waits for it to finish.
+/// A background thread that calls `tick` after `intervalMs`, then after however many milliseconds
+/// `tick` returns, until stopped; `stop()` wakes it at once and waits for it to finish.
 final class PeriodicThread: @unchecked Sendable {
     // Safety: `thread` and `stopped` are only touched by start/stop, which the owner calls from
     // one place (init and close) under its own lock; the pipe fds are immutable after init.
@@ -238,7 +246,7 @@ final class PeriodicThread: @unchecked Sendable {
         init(_ run: @escaping () -> Void) { self.run = run }
     }
 
-    init?(name: String, intervalMs: Int32, tick: @escaping @Sendable () -> Void) {
+    init?(name: String, intervalMs: Int32, tick: @escaping @Sendable () -> Int32) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return nil }
         for fd in fds {
@@ -250,11 +258,12 @@ final class PeriodicThread: @unchecked Sendable {
         let readFD = fds[0]
         let body = Body {
             var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            var timeout = intervalMs
             while true {
-                let r = poll(&pfd, 1, intervalMs)
+                let r = poll(&pfd, 1, timeout)
                 if r > 0 { return }
                 if r < 0 && errno != EINTR { return }
-                if r == 0 { tick() }
+                if r == 0 { timeout = max(1, tick()) }
             }
         }
         let unmanaged = Unmanaged.passRetained(body)

@@ -25,6 +25,9 @@ protocol Spool: AnyObject {
     func removeFirst()
     /// Makes appended data durable (fdatasync) when there is something to sync.
     func sync()
+    /// For syncing without holding the writer's lock: duplicates of the descriptors that need an
+    /// fdatasync (the caller syncs and closes them), or none if nothing changed since last time.
+    func takeDescriptorsToSync() -> [Int32]
     /// Bytes the spool occupies (for the size limit); can exceed `pendingBytes` until compacted.
     var storageBytes: Int { get }
     /// Drops the space of delivered entries.
@@ -61,6 +64,7 @@ final class MemorySpool: Spool {
     }
 
     func sync() {}
+    func takeDescriptorsToSync() -> [Int32] { [] }
     var storageBytes: Int { pendingBytes }
     func compact() {}
     func closeFiles() {}
@@ -95,6 +99,15 @@ final class FileSpool: Spool {
             let e = errno
             close(fd)
             throw SystemError(e, "open \(posPath)")
+        }
+        // One writer per spool: a second twitchd on the same state directory would interleave
+        // records.
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            close(fd)
+            close(positionFD)
+            throw SystemError(
+                e, "lock \(path) (is another twitchd using the state directory \(directory)?)")
         }
         try recover()
     }
@@ -218,6 +231,7 @@ final class FileSpool: Spool {
         let tmp = path + ".new"
         let newFD = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard newFD >= 0 else { return }
+        _ = flock(newFD, LOCK_EX | LOCK_NB)
         guard writeAll(newFD, rest[...]) == nil, fdatasync(newFD) == 0 else {
             close(newFD)
             unlink(tmp)
@@ -246,6 +260,12 @@ final class FileSpool: Spool {
         dirty = false
         _ = fdatasync(fd)
         _ = fdatasync(positionFD)
+    }
+
+    func takeDescriptorsToSync() -> [Int32] {
+        guard dirty else { return [] }
+        dirty = false
+        return [dup(fd), dup(positionFD)].filter { $0 >= 0 }
     }
 
     func closeFiles() {

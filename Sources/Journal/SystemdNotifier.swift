@@ -130,7 +130,10 @@ public final class Watchdog: Sendable {
             tick()
             let c = interval.components
             let ms = Int32(clamping: max(1, c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000))
-            t = PeriodicThread(name: "twitchd-watchdog", intervalMs: ms) { [weak self] in self?.tick() }
+            t = PeriodicThread(name: "twitchd-watchdog", intervalMs: ms) { [weak self] in
+                self?.tick()
+                return ms
+            }
         }
     }
 

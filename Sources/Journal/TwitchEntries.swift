@@ -40,6 +40,7 @@ public struct EventTimestamp: Sendable, Equatable {
     /// `CLOCK_MONOTONIC` microseconds since boot.
     public var monotonicUsec: UInt64
 
+    /// A moment given on both clocks.
     public init(realtimeUsec: UInt64, monotonicUsec: UInt64) {
         self.realtimeUsec = realtimeUsec
         self.monotonicUsec = monotonicUsec

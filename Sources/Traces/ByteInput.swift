@@ -27,7 +27,8 @@ final class LineInput {
     init(path: String, capacity: Int = 1 << 18) throws(TraceError) {
         self.path = path
         self.capacity = capacity
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // `-` is standard input (plain or gzip, like any file).
+        let fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw TraceError(.noInput, path: path, "cannot open: \(LineInput.errnoText())")
         }

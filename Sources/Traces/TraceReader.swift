@@ -72,7 +72,7 @@ public struct TraceReader {
     /// How many samples the reader looks at to measure the rate.
     public static let lookahead = 4096
 
-    /// Opens `path` and reads its metadata, header and first samples.
+    /// Opens `path` (`-` for standard input) and reads its metadata, header and first samples.
     ///
     /// Throws ``TraceError`` with kind `.noInput` when the file cannot be opened, `.empty` when
     /// it holds fewer than two samples, `.unknownHeader` when the header does not name a time

@@ -38,6 +38,9 @@ public struct SimulationConfiguration: Sendable, Equatable {
     public var knocks = true
     /// Include vehicle vibration episodes (narrow-band 15-35 Hz plus sway).
     public var vehicle = false
+    /// Include periods when the sensor lies on a table (no pulse, tremor or breathing; gravity
+    /// square to an axis), labelled `not-worn`.
+    public var offBody = false
     /// Include ballistocardiogram pulses (one per heartbeat).
     public var heartbeat = true
     /// Where the sensor sits (written as `location`).
@@ -209,6 +212,7 @@ public struct TraceSimulator: Sendable {
     private var vehicleFrequency = 25.0
     private var vehicleAmplitude = 0.01
     private var vehicleAxis = Vector3.zero
+    private var tableGravity = Vector3(x: 0, y: 0, z: 1)
 
     // Tremor oscillator.
     private let tremorBackground: Double
@@ -230,6 +234,7 @@ public struct TraceSimulator: Sendable {
 
     enum Kind: String {
         case rest, tremor, movement, posture, walking, knock, vehicle
+        case notWorn = "not-worn"
     }
 
     struct Burst {
@@ -340,7 +345,7 @@ public struct TraceSimulator: Sendable {
             spawnTwitchIfAtRest(t)
             nextTwitch = t + drawTwitchGap()
         }
-        if configuration.heartbeat, t >= nextBeat {
+        if configuration.heartbeat, t >= nextBeat, kind != .notWorn {
             addBurst(
                 Burst(
                     start: t, end: t + 0.15, amplitude: pulseAmplitude, frequency: 6, decay: 0.03,
@@ -362,6 +367,8 @@ public struct TraceSimulator: Sendable {
         if kind == .rest || kind == .tremor {
             startEpisode(at: t)
         } else {
+            // A perturbation sets physiological tremor ringing for a second or two.
+            if kind != .vehicle { ring = rng.uniform(0.002...0.008) }
             restGravity = toGravity
             fromGravity = toGravity
             startRest(at: t, tremor: rng.chance(configuration.tremorFraction))
@@ -387,6 +394,7 @@ public struct TraceSimulator: Sendable {
         if configuration.walking { kinds.append((.walking, 0.2)) }
         if configuration.knocks { kinds.append((.knock, 0.15)) }
         if configuration.vehicle { kinds.append((.vehicle, 0.15)) }
+        if configuration.offBody { kinds.append((.notWorn, 0.1)) }
         var pick = rng.unit() * kinds.reduce(0) { $0 + $1.1 }
         var chosen = Kind.movement
         for (k, w) in kinds {
@@ -438,6 +446,16 @@ public struct TraceSimulator: Sendable {
             vehicleAmplitude = rng.uniform(0.005...0.03)
             vehicleAxis = TraceSimulator.dominantDirection(&rng).0
             swingAxis = TraceSimulator.perpendicular(to: restGravity, &rng)
+        case .notWorn:
+            segmentEnd = t + rng.uniform(60...300)
+            toGravity = TraceSimulator.rotate(restGravity, by: rng.uniform(0.02...0.3), &rng)
+            let (axis, _) = TraceSimulator.dominantDirection(&rng)
+            // Flat on a table: one axis within a degree or two of vertical.
+            var table = Vector3.zero
+            for a in Axis.allCases where abs(axis[a]) > 0.5 { table[a] = axis[a] > 0 ? 1 : -1 }
+            tableGravity = TraceSimulator.rotate(
+                TraceSimulator.normalized(table), by: rng.uniform(0...0.03), &rng)
+            tremorTarget = 0
         case .rest, .tremor:
             break
         }
@@ -554,6 +572,13 @@ public struct TraceSimulator: Sendable {
     @inline(__always)
     private mutating func gravity(_ t: Double) -> Vector3 {
         var g = restGravity
+        if kind == .notWorn {
+            // Taken off (1.5 s), lying still, put back on (1.5 s): no breathing while off.
+            let off = TraceSimulator.smoothstep((t - segmentStart) / 1.5)
+            let on = TraceSimulator.smoothstep((t - (segmentEnd - 1.5)) / 1.5)
+            let lying = TraceSimulator.normalized(fromGravity * (1 - off) + tableGravity * off)
+            return TraceSimulator.normalized(lying * (1 - on) + toGravity * on)
+        }
         if kind != .rest, kind != .tremor {
             let p = TraceSimulator.smoothstep((t - segmentStart) / (segmentEnd - segmentStart))
             g = TraceSimulator.normalized(fromGravity * (1 - p) + toGravity * p)
@@ -589,7 +614,7 @@ public struct TraceSimulator: Sendable {
     @inline(__always)
     private mutating func episode(_ t: Double) -> Vector3 {
         switch kind {
-        case .rest, .tremor, .posture, .knock:
+        case .rest, .tremor, .posture, .knock, .notWorn:
             if kind == .posture {
                 return restGravity
                     * (0.05 * sin(Double.pi * (t - segmentStart) / (segmentEnd - segmentStart)))
@@ -606,7 +631,6 @@ public struct TraceSimulator: Sendable {
                 }
                 if axis == 0 { v.x = s * w } else if axis == 1 { v.y = s * w } else { v.z = s * w }
             }
-            if segmentEnd - t < 1 / trueRate { ring = rng.uniform(0.002...0.008) }
             return v
         case .walking:
             if t >= nextHeelStrike, segmentEnd - t > 0.3 {
@@ -624,7 +648,6 @@ public struct TraceSimulator: Sendable {
                 nextHeelStrike = t + strideTime * (1 + 0.03 * rng.normal())
             }
             let forward = 0.3 * sin(2 * Double.pi * walkStride * 2 * (t - segmentStart))
-            if segmentEnd - t < 1 / trueRate { ring = rng.uniform(0.002...0.008) }
             return swingAxis * (forward * edges(t, 0.5))
         case .vehicle:
             let w = edges(t, 1)

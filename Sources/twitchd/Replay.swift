@@ -26,6 +26,7 @@ struct Replay: AsyncParsableCommand {
               twitchd replay --format jsonl night1.csv.gz night2.csv.gz > events.jsonl
               twitchd replay --sensitivity high --location left-calf phone.csv
               twitchd simulate -o sim.csv.gz && twitchd replay sim.csv.gz
+              twitchd simulate --duration 5m | twitchd replay --format jsonl -
 
             Input formats (plain or gzip-compressed; detected from the content):
               generic CSV   optional '# key=value' lines (sensor, rate_hz, location, start_time \
@@ -62,7 +63,7 @@ struct Replay: AsyncParsableCommand {
         case text, jsonl, csv
     }
 
-    @Argument(help: "Trace files (.csv, .csv.gz, phyphox exports).")
+    @Argument(help: "Trace files (.csv, .csv.gz, phyphox exports); '-' reads standard input.")
     var files: [String]
 
     @Option(help: "Output: text, jsonl or csv.")
@@ -435,8 +436,9 @@ final class Progress {
         guard now - last > .milliseconds(250), now - began > .seconds(1) else { return }
         last = now
         shown = true
-        let elapsed = Double((now - began).components.seconds) + 1e-9
-        let rate = Double(samples) / max(elapsed, 1)
+        let d = (now - began).components
+        let elapsed = Double(d.seconds) + Double(d.attoseconds) * 1e-18
+        let rate = Double(samples) / max(elapsed, 1e-3)
         FileHandle.standardError.write(
             Data(
                 "\r\u{1B}[K\(path): \(span(traceSeconds)) of trace read (\(fixed(rate / 1e6, 1)) M samples/s)"

@@ -83,6 +83,9 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Include vehicle vibration episodes.")
     var vehicle = false
 
+    @Flag(help: "Include periods with the sensor off the limb, lying on a table (labelled not-worn).")
+    var offBody = false
+
     @Option(help: "Sensor clock error in percent (default: drawn from the seed within +-2.5).")
     var clockError: Double?
 
@@ -164,6 +167,7 @@ struct Simulate: AsyncParsableCommand {
         c.knocks = knocks
         c.heartbeat = heartbeat
         c.vehicle = vehicle
+        c.offBody = offBody
         c.oscillatorError = clockError.map { $0 / 100 }
         c.location = location
         c.startTime = startTime.flatMap(RFC3339.parse)

@@ -11,7 +11,8 @@ struct EncodingTests {
             #expect(JournalEntry.isValidFieldName(good), "\(good) should be valid")
         }
         for bad in [
-            "", "_PID", "__CURSOR", "1ABC", "9", "message", "Message", "TWITCH-PEAK", "A B", "A=B", "A\nB", "ÄB",
+            "", "_PID", "__CURSOR", "1ABC", "9", "message", "Message", "TWITCH-PEAK", "A B", "A=B", "A\nB",
+            "ÄB",
             String(repeating: "A", count: 65),
         ] {
             #expect(!JournalEntry.isValidFieldName(bad), "\(bad) should be invalid")

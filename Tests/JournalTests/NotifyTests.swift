@@ -27,7 +27,8 @@ struct NotifyTests {
         let after = Clocks.monotonicUsec()
         let lines = reload.split(separator: "\n")
         #expect(lines.first == "RELOADING=1")
-        let mono = try #require(lines.first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) })
+        let mono = try #require(
+            lines.first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) })
         #expect(mono >= before && mono <= after)
         #expect(n.ready())
         #expect(text(sock.receive()) == "READY=1\n")
@@ -63,7 +64,8 @@ struct NotifyTests {
             SystemdNotifier(socketPath: "/x", watchdogUsec: 3_000_000, watchdogPID: getpid()).watchdogInterval
                 == .milliseconds(1500))
         #expect(
-            SystemdNotifier(socketPath: "/x", watchdogUsec: 3_000_000, watchdogPID: getpid() + 1).watchdogInterval
+            SystemdNotifier(socketPath: "/x", watchdogUsec: 3_000_000, watchdogPID: getpid() + 1)
+                .watchdogInterval
                 == nil)
         #expect(SystemdNotifier(socketPath: "/x", watchdogUsec: nil).watchdogInterval == nil)
         #expect(SystemdNotifier(socketPath: "/x", watchdogUsec: 0).watchdogInterval == nil)

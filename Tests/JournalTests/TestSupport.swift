@@ -75,7 +75,8 @@ final class TestSocket {
             if header.cmsg_level == SOL_SOCKET && header.cmsg_type == Int32(SCM_RIGHTS) {
                 let count = (Int(header.cmsg_len) - headerSize) / MemoryLayout<Int32>.size
                 for i in 0..<count {
-                    fds.append(control.advanced(by: offset + headerSize + i * 4).loadUnaligned(as: Int32.self))
+                    fds.append(
+                        control.advanced(by: offset + headerSize + i * 4).loadUnaligned(as: Int32.self))
                 }
             }
             offset += cmsgAlign(Int(header.cmsg_len))

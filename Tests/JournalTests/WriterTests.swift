@@ -18,7 +18,7 @@ func numbered(_ i: Int, padding: Int = 0) -> JournalEntry {
 func collect(_ sock: TestSocket, _ writer: JournalWriter) -> [TestSocket.Datagram] {
     var out: [TestSocket.Datagram] = []
     while true {
-        let batch = sock.receiveAll(quiet: 0.05)
+        let batch = sock.receiveAll(quiet: 0.01)
         out += batch
         let pending = writer.deliverSpooled()
         if batch.isEmpty && pending == 0 {
@@ -57,7 +57,8 @@ struct WriterTests {
         defer { dir.remove() }
         let sock = try TestSocket(directory: dir.path)
         // A small send buffer makes a 256 KiB entry too large for one datagram (EMSGSIZE).
-        let writer = try JournalWriter(.init(socketPath: sock.path, retryInterval: nil, sendBufferSize: 64 * 1024))
+        let writer = try JournalWriter(
+            .init(socketPath: sock.path, retryInterval: nil, sendBufferSize: 64 * 1024))
         defer { writer.close() }
         var entry = JournalEntry(message: "big")
         var big = [UInt8](repeating: 0, count: 256 * 1024)
@@ -142,7 +143,8 @@ struct WriterTests {
         defer { dir.remove() }
         let path = dir.path + "/socket"
         do {
-            let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
+            let writer = try JournalWriter(
+                .init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
             for i in 0..<7 { writer.send(numbered(i)) }
             writer.close()
         }
@@ -152,7 +154,8 @@ struct WriterTests {
         #expect(writer.statistics.pendingEntries == 7)
         #expect(writer.deliverSpooled() == 0)
         #expect(sequenceNumbers(sock.receiveAll()) == Array(0..<7))
-        let size = (try? FileManager.default.attributesOfItem(atPath: dir.path + "/journal.spool")[.size]) as? Int
+        let size =
+            (try? FileManager.default.attributesOfItem(atPath: dir.path + "/journal.spool")[.size]) as? Int
         #expect(size == 0, "a drained spool is emptied")
     }
 
@@ -162,7 +165,8 @@ struct WriterTests {
         defer { dir.remove() }
         let path = dir.path + "/socket"
         do {
-            let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
+            let writer = try JournalWriter(
+                .init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
             for i in 0..<3 { writer.send(numbered(i)) }
             writer.close()
         }
@@ -219,6 +223,54 @@ struct WriterTests {
         #expect(writer.deliverSpooled() == 0)
         #expect(writer.send(numbered(5)) == .sent)
         #expect(sequenceNumbers(sock.receiveAll()) == Array(0...5))
+    }
+
+    @Test("delivered space at the head of the spool file is reclaimed, order kept")
+    func compaction() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = dir.path + "/socket"
+        let limit = 8192
+        let writer = try JournalWriter(
+            .init(socketPath: path, spoolDirectory: dir.path, spoolLimitBytes: limit, retryInterval: nil))
+        defer { writer.close() }
+        for i in 0..<18 { #expect(writer.send(numbered(i, padding: 100)) == .spooled) }
+        // journald appears but is slow: each round only its short queue is delivered, while new
+        // entries keep arriving. Without compaction the file would outgrow the limit.
+        let sock = try TestSocket(directory: dir.path)
+        var received: [Int] = []
+        var next = 18
+        for _ in 0..<5 {
+            received += sequenceNumbers(sock.receiveAll(quiet: 0.02))
+            let left = writer.deliverSpooled()
+            #expect(left > 0)
+            for _ in 0..<10 {
+                #expect(writer.send(numbered(next, padding: 100)) == .spooled)
+                next += 1
+            }
+        }
+        let size = try #require(
+            (try? FileManager.default.attributesOfItem(atPath: dir.path + "/journal.spool")[.size]) as? Int)
+        #expect(size <= limit, "the spool file was compacted (\(size) bytes)")
+        received += sequenceNumbers(collect(sock, writer))
+        #expect(received == Array(0..<next))
+        #expect(writer.statistics.dropped == 0)
+    }
+
+    @Test("two writers cannot share one spool directory")
+    func spoolLocked() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let first = try JournalWriter(
+            .init(socketPath: dir.path + "/socket", spoolDirectory: dir.path, retryInterval: nil))
+        #expect(throws: SystemError.self) {
+            _ = try JournalWriter(
+                .init(socketPath: dir.path + "/socket", spoolDirectory: dir.path, retryInterval: nil))
+        }
+        first.close()
+        let second = try JournalWriter(
+            .init(socketPath: dir.path + "/socket", spoolDirectory: dir.path, retryInterval: nil))
+        second.close()
     }
 
     @Test("an unusable spool directory is an error naming the path")

@@ -86,6 +86,29 @@ struct TraceReaderTests {
         #expect(abs(samples[499].time - (expected[499] - expected[0])) < 2e-6)
     }
 
+    @Test func semicolonWithDecimalCommaAndTabSeparated() throws {
+        let dir = try temporaryDirectory()
+        let semi = try writeFile(
+            dir, "semi.csv",
+            "\"Time (s)\";\"Acceleration x (m/s^2)\";\"Acceleration y (m/s^2)\";\"Acceleration z (m/s^2)\"\n"
+                + "0,000000E+00;9,80665E+00;0;0\n5,0E-03;0;-9,80665;0\n")
+        let (r1, s1, e1) = try readAll(semi)
+        #expect(e1 == nil)
+        #expect(r1.format == .phyphox)
+        #expect(abs(s1[0].acceleration.x - 1) < 1e-12)
+        #expect(abs(s1[1].acceleration.y + 1) < 1e-12)
+        #expect(abs(r1.sampleRate - 200) < 1e-6)
+        let tab = try writeFile(dir, "tab.tsv", "t\tx\ty\tz\n0\t1\t2\t3\n0.5\t4\t5\t6\n")
+        let (_, s2, e2) = try readAll(tab)
+        #expect(e2 == nil)
+        #expect(s2[1] == Sample(time: 0.5, x: 4, y: 5, z: 6))
+        // A UTF-8 byte order mark and CRLF line ends, as spreadsheet programs write them.
+        let bom = try writeFile(dir, "bom.csv", "\u{FEFF}time_s,ax_g,ay_g,az_g\r\n0,0,0,1\r\n0.01,0,0,1\r\n")
+        let (_, s3, e3) = try readAll(bom)
+        #expect(e3 == nil)
+        #expect(s3.count == 2)
+    }
+
     @Test func absoluteTimeFromMetadataOrEpochColumn() throws {
         let dir = try temporaryDirectory()
         let a = try writeFile(

@@ -30,6 +30,11 @@
 //                        rmmod/modprobe of i2c-stub, does), wait MS, restore DEVID and wait until
 //                        the reader has configured the chip again (POWER_CTL measure bit) before
 //                        going on.
+//   --static SECONDS     no trace, no line: a chip at rest for the probe's self-check. The data
+//                        registers hold 1 g on Z (plus the self-test deflection X +0.5 g,
+//                        Y -0.5 g, Z +1 g while DATA_FORMAT.SELF_TEST is set), FIFO_STATUS
+//                        always holds the watermark the reader set in FIFO_CTL, and INT_SOURCE
+//                        says DATA_READY|WATERMARK, so every FIFO read returns that frame.
 // Without --start-high the feeder first waits until the reader has configured the chip
 // (POWER_CTL measure bit set, FIFO_CTL bypass, DATA_READY enabled) and says so.
 //
@@ -61,6 +66,9 @@ enum {
   REG_DATA_FORMAT = 0x31,
   REG_DATAX0 = 0x32,
   REG_FIFO_CTL = 0x38,
+  REG_FIFO_STATUS = 0x39,
+  WATERMARK = 0x02,
+  SELF_TEST = 0x80,
   DEVID_ADXL345 = 0xE5,
   DATA_READY = 0x80,
   MEASURE = 0x08,
@@ -282,13 +290,50 @@ static struct sample *load_trace(const char *path, double lsb_g, int *count) {
   return s;
 }
 
+// ---- a resting chip for the self-check ----
+
+static void put_frame(int x, int y, int z) {
+  int16_t v[3] = {(int16_t)x, (int16_t)y, (int16_t)z};
+  uint8_t b[6];
+  for (int i = 0; i < 3; i++) {
+    b[2 * i] = (uint8_t)(v[i] & 0xFF);
+    b[2 * i + 1] = (uint8_t)(((uint16_t)v[i]) >> 8);
+  }
+  write_block(REG_DATAX0, b, 6);
+}
+
+static int run_static(double seconds, double lsb_g) {
+  int one_g = (int)lround(1.0 / lsb_g), half_g = (int)lround(0.5 / lsb_g);
+  int64_t end = now_ns() + (int64_t)(seconds * 1e9);
+  int st = -1, wm = -1, self_tests = 0;
+  while (now_ns() < end) {
+    int fmt = read_reg(REG_DATA_FORMAT), fifo = read_reg(REG_FIFO_CTL);
+    int want_st = (fmt & SELF_TEST) != 0, want_wm = fifo & 0x1F;
+    if (want_st != st) {
+      if (want_st) put_frame(half_g, -half_g, 2 * one_g);
+      else put_frame(0, 0, one_g);
+      if (want_st) self_tests++;
+      st = want_st;
+    }
+    if (want_wm != wm) {
+      write_reg(REG_FIFO_STATUS, (uint8_t)(want_wm ? want_wm : 1));
+      write_reg(REG_INT_SOURCE, DATA_READY | WATERMARK);
+      wm = want_wm;
+    }
+    sleep_ms(1);
+  }
+  printf("feeder: static chip for %.1f s, self-test switched on %d times\n", seconds, self_tests);
+  return 0;
+}
+
 // ---- main ----
 
 static void usage(void) {
   die(64,
       "usage: feeder --bus DEV --pull PATH --trace CSV [--rate HZ] [--addr 0x53] [--start K] [--count N]\n"
       "       [--start-high] [--pause PID:K:M] [--settle-ms MS] [--reset K:MS] [--timeout-ms MS]\n"
-      "       [--lsb-g 0.0039] [--verbose]");
+      "       [--lsb-g 0.0039] [--verbose]\n"
+      "       feeder --bus DEV --static SECONDS [--addr 0x53]");
 }
 
 // Waits until the reader has configured the chip for bypass streaming.
@@ -315,7 +360,7 @@ int main(int argc, char **argv) {
   const char *bus = NULL, *pull = NULL, *trace = NULL;
   int addr = 0x53, start = 0, count = -1, start_high = 0, timeout_ms = 5000, settle_ms = 300;
   int pause_pid = 0, pause_at = -1, pause_n = 0, reset_at = -1, reset_ms = 0;
-  double rate = 0, lsb_g = 0.0039;
+  double rate = 0, lsb_g = 0.0039, static_s = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -330,6 +375,7 @@ int main(int argc, char **argv) {
     else if (ARG("--timeout-ms")) timeout_ms = atoi(v);
     else if (ARG("--settle-ms")) settle_ms = atoi(v);
     else if (ARG("--lsb-g")) lsb_g = atof(v);
+    else if (ARG("--static")) static_s = atof(v);
     else if (ARG("--pause")) {
       if (sscanf(v, "%d:%d:%d", &pause_pid, &pause_at, &pause_n) != 3) usage();
     } else if (ARG("--reset")) {
@@ -339,8 +385,14 @@ int main(int argc, char **argv) {
     else usage();
 #undef ARG
   }
-  if (!bus || !pull || !trace || rate < 0) usage();
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (bus && static_s > 0) {
+    i2c_fd = open(bus, O_RDWR);
+    if (i2c_fd < 0) die(66, "open %s: %s", bus, strerror(errno));
+    if (ioctl(i2c_fd, I2C_SLAVE, addr) < 0) die(74, "I2C_SLAVE 0x%02x: %s", addr, strerror(errno));
+    return run_static(static_s, lsb_g);
+  }
+  if (!bus || !pull || !trace || rate < 0) usage();
 
   int total;
   struct sample *s = load_trace(trace, lsb_g, &total);

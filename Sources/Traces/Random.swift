@@ -15,6 +15,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var s3: UInt64
     private var spareNormal: Double? = nil
 
+    /// A generator whose whole sequence is fixed by `seed`.
     public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {

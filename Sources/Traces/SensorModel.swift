@@ -13,6 +13,7 @@ public struct SensorModel: Sendable, Equatable {
     /// Largest zero-g offset per axis in g (each trace draws its own within +-this).
     public var maxOffset: Double
 
+    /// A chip model; `noiseDensity` in g/sqrt(Hz), `lsb`, `range` and `maxOffset` in g.
     public init(name: String, noiseDensity: Double, lsb: Double, range: Double = 2, maxOffset: Double = 0) {
         self.name = name
         self.noiseDensity = noiseDensity

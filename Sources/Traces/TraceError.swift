@@ -29,6 +29,7 @@ public struct TraceError: Error, Sendable, Equatable, CustomStringConvertible {
         case cantCreate
     }
 
+    /// What failed.
     public var kind: Kind
     /// The file, as the user named it.
     public var path: String
@@ -37,6 +38,7 @@ public struct TraceError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong, for people.
     public var message: String
 
+    /// An error about `path` (and `line`, when known).
     public init(_ kind: Kind, path: String, line: Int? = nil, _ message: String) {
         self.kind = kind
         self.path = path

@@ -8,8 +8,11 @@
 public struct TraceMetadata: Sendable, Equatable {
     /// One `key=value` pair.
     public struct Entry: Sendable, Equatable {
+        /// The text before `=`, trimmed.
         public var key: String
+        /// The text after `=`, trimmed.
         public var value: String
+        /// A pair.
         public init(key: String, value: String) {
             self.key = key
             self.value = value
@@ -19,6 +22,7 @@ public struct TraceMetadata: Sendable, Equatable {
     /// All pairs in file order. A key may appear more than once; lookups take the last.
     public var entries: [Entry]
 
+    /// Metadata with `entries` in order.
     public init(_ entries: [Entry] = []) { self.entries = entries }
 
     /// Builds metadata from pairs, keeping their order.

@@ -52,6 +52,7 @@ public struct TraceReader {
     public let path: String
     /// The `# key=value` lines before the header.
     public let metadata: TraceMetadata
+    /// Generic CSV or a phyphox export (from the header).
     public let format: TraceFormat
     /// True when the file is gzip-compressed (detected from its content, not its name).
     public let compressed: Bool

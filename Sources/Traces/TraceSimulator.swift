@@ -26,6 +26,8 @@ public struct SimulationConfiguration: Sendable, Equatable {
     public var twitchesPerMinute: Double = 6
     /// Peak acceleration of twitches in mg, drawn log-uniformly from this range.
     public var twitchPeakMg: ClosedRange<Double> = 2...60
+    /// Dominant frequency of twitches in Hz, drawn log-uniformly from this range.
+    public var twitchFrequencyHz: ClosedRange<Double> = 8...35
     /// Fraction of twitches that are doublets (a second discharge 30-40 ms after the first).
     public var doubletFraction: Double = 0.1
     /// Activity episodes (movement, posture shifts, walking, knocks, vehicle) per hour; 0 = none.
@@ -48,12 +50,15 @@ public struct SimulationConfiguration: Sendable, Equatable {
     /// Unix time of the first sample (written as `start_time`), if any.
     public var startTime: Double? = nil
 
+    /// The defaults: 10 minutes of a LIS3DH at 400 Hz on a calf, seed 1.
     public init() {}
 }
 
 /// A configuration the simulator cannot use.
 public struct SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the configuration.
     public var description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -66,10 +71,13 @@ public struct TraceLabels: Sendable, Equatable {
         public var onset: Double
         /// Peak of the twitch's own acceleration, in mg.
         public var peakMg: Double
+        /// Dominant frequency of the oscillation, Hz.
         public var frequencyHz: Double
+        /// Two discharges 30-40 ms apart (one twitch to the wearer).
         public var doublet: Bool
         /// Time until the oscillation has decayed to 5 %, in ms.
         public var durationMs: Double
+        /// The axis that carries most of it.
         public var axis: Axis
         /// False when the twitch is below the floor (noise, tremor or heartbeat background).
         public var detectable: Bool
@@ -78,14 +86,19 @@ public struct TraceLabels: Sendable, Equatable {
     /// A stretch of one kind: `rest` or `tremor` (both rest) or an activity (`movement`,
     /// `posture`, `walking`, `knock`, `vehicle`).
     public struct Segment: Sendable, Equatable {
+        /// `rest`, `tremor`, `movement`, `posture`, `walking`, `knock`, `vehicle` or `not-worn`.
         public var kind: String
+        /// Start, seconds after the first sample.
         public var start: Double
+        /// End, seconds after the first sample.
         public var end: Double
         /// True for rest and tremor.
         public var isRest: Bool { kind == "rest" || kind == "tremor" }
     }
 
+    /// Every twitch, in time order.
     public var twitches: [Twitch] = []
+    /// Consecutive segments covering the trace.
     public var segments: [Segment] = []
     /// RMS sensor noise per axis in 5-100 Hz, mg.
     public var noiseRmsMg: Double = 0
@@ -178,11 +191,17 @@ public func jsonString(_ s: String) -> String {
 /// Streaming: ``next()`` makes one sample with no allocation (labels grow by one entry per
 /// twitch or segment). Deterministic for a given configuration.
 public struct TraceSimulator: Sendable {
+    /// The settings it was made with.
     public let configuration: SimulationConfiguration
     /// The rate the simulated chip really runs at (nominal rate times 1 + oscillator error).
     public let trueRate: Double
-    /// What has happened so far (complete once ``next()`` has returned nil).
+    /// What has happened so far (complete once ``next()`` has returned nil). When the simulation
+    /// is endless, only the most recent ``endlessLabelLimit`` twitches and segments are kept, so
+    /// a long-running demo does not grow.
     public private(set) var labels = TraceLabels()
+
+    /// How many twitches and segments an endless simulation keeps in ``labels``.
+    public static let endlessLabelLimit = 4096
 
     private var rng: SeededRandom
     private var index = 0
@@ -256,6 +275,7 @@ public struct TraceSimulator: Sendable {
 
     static let burstSlots = 32
 
+    /// A simulator at time 0; throws when a setting is out of range (rate, duration, amplitudes).
     public init(configuration: SimulationConfiguration) throws(SimulationError) {
         let c = configuration
         guard c.rate.isFinite, (10...10_000).contains(c.rate) else {
@@ -267,6 +287,10 @@ public struct TraceSimulator: Sendable {
         }
         guard c.twitchPeakMg.lowerBound > 0, c.twitchPeakMg.upperBound.isFinite else {
             throw SimulationError("twitch amplitudes must be positive mg")
+        }
+        guard c.twitchFrequencyHz.lowerBound > 0, c.twitchFrequencyHz.upperBound < c.rate / 2 else {
+            throw SimulationError(
+                "twitch frequencies must be positive and below half the sample rate (\(c.rate / 2) Hz)")
         }
         guard c.episodesPerHour.isFinite, c.episodesPerHour >= 0 else {
             throw SimulationError("episodes per hour must be 0 or more")
@@ -465,6 +489,9 @@ public struct TraceSimulator: Sendable {
     private mutating func openSegment() {
         if let d = configuration.duration, segmentStart >= d { return }
         labels.segments.append(TraceLabels.Segment(kind: kind.rawValue, start: segmentStart, end: segmentEnd))
+        if configuration.duration == nil, labels.segments.count > 2 * TraceSimulator.endlessLabelLimit {
+            labels.segments.removeFirst(labels.segments.count - TraceSimulator.endlessLabelLimit)
+        }
     }
 
     private mutating func finishLabels() {
@@ -490,10 +517,10 @@ public struct TraceSimulator: Sendable {
         guard kind == .rest || kind == .tremor, t - segmentStart >= 0.5, segmentEnd - t >= 1.0 else { return }
         if let d = configuration.duration, t > d - 1.0 { return }
         let peak = rng.logUniform(configuration.twitchPeakMg) / 1000
-        let f = rng.logUniform(8...35)
+        let f = rng.logUniform(configuration.twitchFrequencyHz)
         let cycles = rng.uniform(1...3)
-        // Amplitude falls to 20 % after `cycles` cycles.
-        let decay = cycles / (f * log(5))
+        // Amplitude falls to 10 % after `cycles` cycles: 1-3 visible cycles.
+        let decay = cycles / (f * log(10))
         let (axisVector, axis) = TraceSimulator.dominantDirection(&rng)
         var b = Burst(
             start: t, end: t + 3.5 * decay + 0.1, amplitude: 1, frequency: f, decay: decay,
@@ -522,6 +549,9 @@ public struct TraceSimulator: Sendable {
                 onset: t, peakMg: peak * 1000, frequencyHz: f, doublet: doublet, durationMs: durationMs,
                 axis: axis,
                 detectable: peak * 1000 >= floor))
+        if configuration.duration == nil, labels.twitches.count > 2 * TraceSimulator.endlessLabelLimit {
+            labels.twitches.removeFirst(labels.twitches.count - TraceSimulator.endlessLabelLimit)
+        }
     }
 
     private mutating func addBurst(_ b: Burst) {

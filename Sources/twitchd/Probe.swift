@@ -1,7 +1,194 @@
+import Accelerometers
 import ArgumentParser
+import SensorBus
+import SensorSim
+import TwitchCore
 
-// Placeholder until this subcommand is written; replaced by its owner.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `twitchd probe`: finds supported accelerometers on a bus and checks them.
 struct Probe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "probe", abstract: "(not written yet)")
-    func run() async throws { throw ExitCode(70) }
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Find supported accelerometers on an I2C bus and check that they work.",
+        discussion: """
+            Reads the ID register at every address a supported chip can have (ADXL345 0x53/0x1D, \
+            LIS3DH 0x18/0x19, MPU-6050 0x68/0x69, ADXL355 0x1D/0x53) before touching anything else. \
+            For each chip found it streams a quarter of a second and checks that the mean is a \
+            plausible 1 g (the sensor at rest), then runs the chip's self-test where it has one \
+            (ADXL345 SELF_TEST, LIS3DH ST, ADXL355 ST1/ST2) and leaves the chip in standby.
+
+            Examples:
+              twitchd probe                       the Pi's header bus, /dev/i2c-1
+              twitchd probe --bus /dev/i2c-0
+              twitchd probe --bus sim:adxl355     a simulated chip (no hardware)
+
+            Exit status: 0 a chip was found; 69 no chip or no bus device; 77 permission denied \
+            (add the user to the i2c group); 74 bus error.
+            """)
+
+    @Option(
+        help:
+            "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:adxl345, sim:lis3dh, sim:mpu6050, sim:adxl355)."
+    )
+    var bus: String = "/dev/i2c-1"
+
+    @Option(help: "Only this address (hex, e.g. 0x53).", transform: parseAddress)
+    var address: UInt8?
+
+    @Flag(help: "Only identify chips; skip the rest check and self-test.")
+    var noSelfCheck = false
+
+    func run() async throws {
+        let opened: OpenedBus
+        do { opened = try OpenedBus(spec: bus, realTime: false) } catch {
+            printError("twitchd probe: \(error.description)")
+            throw ExitCode(error.exitCode)
+        }
+        let addresses = address.map { [$0] } ?? ChipKind.allAddresses
+        print("Scanning \(opened.adapter.name) at \(addresses.map(hexAddress).joined(separator: " "))")
+        let results = Accelerometer.probe(adapter: opened.adapter, addresses: addresses)
+        var found = 0
+        var worst: SysExit = .ok
+        for r in results {
+            let a = hexAddress(r.address)
+            switch r.outcome {
+            case .absent:
+                print("  \(a)  no device")
+            case .unknown(let reg, let v):
+                print("  \(a)  unknown device (register \(hexAddress(reg)) = \(hexAddress(v)))")
+            case .error(let e):
+                print("  \(a)  bus error: \(e)")
+                if e.kind == .permissionDenied {
+                    worst = .noPerm
+                } else if worst == .ok {
+                    worst = .ioErr
+                }
+            case .found(let kind):
+                found += 1
+                var line = "  \(a)  \(kind.displayName.padding(toLength: 9, withPad: " ", startingAt: 0))"
+                if !noSelfCheck {
+                    line += "  " + selfCheck(kind: kind, address: r.address, opened: opened)
+                }
+                print(line)
+            }
+        }
+        if found > 0 { return }
+        if worst != .ok { throw ExitCode(worst.rawValue) }
+        printError(
+            "twitchd probe: no supported accelerometer on \(opened.adapter.name). Check power, SDA/SCL wiring, "
+                + "the address strap, and `i2cdetect -y \(opened.busNumber ?? 1)`.")
+        throw ExitCode(SysExit.unavailable.rawValue)
+    }
+
+    private func selfCheck(kind: ChipKind, address: UInt8, opened: OpenedBus) -> String {
+        do {
+            let dev = try opened.adapter.device(at: address)
+            let r = try Accelerometer.selfCheck(bus: dev, chip: kind, time: opened.time)
+            var s =
+                "at rest |a| = \(fmt(r.mean.magnitude, 3)) g (\(r.restPlausible ? "plausible" : "NOT 1 g: moving, or miswired?"))"
+            if let d = r.selfTestDelta, let ok = r.selfTestPassed {
+                s +=
+                    "  self-test: \(ok ? "pass" : "FAIL") (\(fmt(d.x, 2, sign: true)), \(fmt(d.y, 2, sign: true)), \(fmt(d.z, 2, sign: true)) g)"
+            } else {
+                s += "  self-test: not judged for this chip"
+            }
+            s += "  rate \(fmt(r.measuredRate, 1)) Hz"
+            return s
+        } catch let e as AccelerometerError {
+            return "self-check failed: \(e)"
+        } catch {
+            return "self-check failed: \(error)"
+        }
+    }
+}
+
+/// A bus opened from `--bus`: the Linux adapter, or a simulated one.
+struct OpenedBus {
+    var adapter: any BusAdapter
+    var time: any TimeSource
+    /// The simulated chip, when the bus is `sim:`.
+    var simulated: SimulatedChip?
+    var busNumber: Int?
+
+    /// Opens `/dev/i2c-N` or `sim:CHIP[@ADDR]`. A simulated bus runs on a virtual clock (as fast
+    /// as possible) unless `realTime`; it is fed by `source` or a resting limb.
+    init(spec: String, realTime: Bool, source: (any SampleSource)? = nil) throws(CommandError) {
+        if spec.lowercased().hasPrefix("sim:") {
+            let clock: any TimeSource = realTime ? SystemTime.shared : VirtualClock()
+            guard let a = SimulatedAdapter(spec: spec, source: source ?? RestingSource(), time: clock) else {
+                throw CommandError(
+                    "unknown simulated bus '\(spec)': use sim:adxl345, sim:lis3dh, sim:mpu6050 or sim:adxl355 "
+                        + "(optionally @ADDR)", exit: .usage)
+            }
+            adapter = a
+            time = clock
+            simulated = a.chips.first
+            busNumber = nil
+            return
+        }
+        do {
+            adapter = try LinuxI2CAdapter(path: spec)
+        } catch {
+            throw CommandError(error.description, exit: Self.exit(for: error))
+        }
+        time = SystemTime.shared
+        simulated = nil
+        busNumber = Int(spec.split(separator: "-").last ?? "")
+    }
+
+    static func exit(for e: BusError) -> SysExit {
+        switch e.kind {
+        case .permissionDenied: return .noPerm
+        case .noSuchBus, .deviceGone, .addressNotAcknowledged: return .unavailable
+        case .unsupported: return .unavailable
+        default: return .ioErr
+        }
+    }
+}
+
+/// An error for the user with the exit status it maps to.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    var exit: SysExit
+    init(_ description: String, exit: SysExit) {
+        self.description = description
+        self.exit = exit
+    }
+    var exitCode: Int32 { exit.rawValue }
+}
+
+func parseAddress(_ text: String) throws -> UInt8 {
+    let t = text.lowercased()
+    let digits = t.hasPrefix("0x") ? String(t.dropFirst(2)) : t
+    guard let v = UInt8(digits, radix: 16), v >= 0x03, v <= 0x77 else {
+        throw ValidationError("address '\(text)' is not a 7-bit I2C address in 0x03...0x77 (hex)")
+    }
+    return v
+}
+
+func hexAddress(_ a: UInt8) -> String {
+    let s = String(a, radix: 16)
+    return "0x" + (s.count < 2 ? "0" + s : s)
+}
+
+func fmt(_ v: Double, _ decimals: Int, sign: Bool = false) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let r = (abs(v) * scale).rounded() / scale
+    var s = String(r)
+    if let dot = s.firstIndex(of: ".") {
+        let have = s.distance(from: dot, to: s.endIndex) - 1
+        if have < decimals { s += String(repeating: "0", count: decimals - have) }
+        if have > decimals { s = String(s.prefix(s.distance(from: s.startIndex, to: dot) + 1 + decimals)) }
+    }
+    if v < 0 && r != 0 { return "-" + s }
+    return sign ? "+" + s : s
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
 }

@@ -62,6 +62,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Twitch peak range in mg, MIN-MAX (log-uniform).")
     var amplitude: String = "2-60"
 
+    @Option(help: "Twitch frequency range in Hz, MIN-MAX (log-uniform).")
+    var frequency: String = "8-35"
+
     @Option(help: "Fraction of twitches that are doublets, 0...1.")
     var doublets: Double = 0.1
 
@@ -101,6 +104,10 @@ struct Simulate: AsyncParsableCommand {
         }
         guard Simulate.parseRange(amplitude) != nil else {
             throw ValidationError("--amplitude '\(amplitude)' is not a range such as 2-60 (mg)")
+        }
+        guard let f = Simulate.parseRange(frequency), f.upperBound < rate / 2 else {
+            throw ValidationError(
+                "--frequency '\(frequency)' is not a range such as 8-35 (Hz) below half the rate")
         }
         guard SensorModel.named(sensor) != nil else {
             throw ValidationError(
@@ -160,6 +167,7 @@ struct Simulate: AsyncParsableCommand {
         if let n = sensorNoise { c.sensor.noiseDensity = n * 1e-6 }
         c.twitchesPerMinute = twitchRate
         c.twitchPeakMg = Simulate.parseRange(amplitude) ?? 2...60
+        c.twitchFrequencyHz = Simulate.parseRange(frequency) ?? 8...35
         c.doubletFraction = doublets
         c.episodesPerHour = movement
         c.tremorFraction = tremor

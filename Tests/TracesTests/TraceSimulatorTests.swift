@@ -168,6 +168,16 @@ struct TraceSimulatorTests {
         while n < 100_000, sim.next() != nil { n += 1 }
         #expect(n == 100_000)
         #expect(sim.totalSamples == nil)
+        #expect(!sim.labels.twitches.isEmpty)
+        // Labels stay bounded however long it runs.
+        var busy = config(rate: 100)
+        busy.duration = nil
+        busy.twitchesPerMinute = 600
+        busy.episodesPerHour = 0
+        var fast = try TraceSimulator(configuration: busy)
+        for _ in 0..<(100 * 60 * 20) { _ = fast.next() }
+        #expect(fast.labels.twitches.count > 1000)
+        #expect(fast.labels.twitches.count <= 2 * TraceSimulator.endlessLabelLimit)
     }
 
     @Test func sensorPresets() {

@@ -1,1 +1,0 @@
-// Accelerometers: see Package.swift for what this module holds.

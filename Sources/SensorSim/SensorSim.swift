@@ -1,1 +1,0 @@
-// SensorSim: see Package.swift for what this module holds.

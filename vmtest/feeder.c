@@ -23,9 +23,11 @@
 // Modes for the fault checks:
 //   --start-high         raise the line (and DATA_READY) for the first sample before the reader
 //                        runs: a line already high gives no edge, so the reader must poll.
-//   --pause PID:K:M      at sample K send SIGSTOP to PID, feed M samples with edges and no
-//                        handshake (their edges are lost or queued while the reader is stopped),
-//                        SIGCONT, wait --settle-ms with the line low, then go on.
+//   --pause PID:K:M      at sample K send SIGSTOP to PID and feed M samples with edges: the
+//                        first M-1 without handshake (their edges queue in the kernel while the
+//                        reader is stopped), the last one with SIGCONT right after its edge and
+//                        the usual handshake, so the reader's one wake-up for all M edges must
+//                        take the newest sample; the schedule goes on as if nothing happened.
 //   --reset K:MS         before sample K zero the whole register file (what a chip power cycle, or
 //                        rmmod/modprobe of i2c-stub, does), wait MS, restore DEVID and wait until
 //                        the reader has configured the chip again (POWER_CTL measure bit) before
@@ -331,7 +333,7 @@ static int run_static(double seconds, double lsb_g) {
 static void usage(void) {
   die(64,
       "usage: feeder --bus DEV --pull PATH --trace CSV [--rate HZ] [--addr 0x53] [--start K] [--count N]\n"
-      "       [--start-high] [--pause PID:K:M] [--settle-ms MS] [--reset K:MS] [--timeout-ms MS]\n"
+      "       [--start-high] [--pause PID:K:M] [--reset K:MS] [--timeout-ms MS]\n"
       "       [--lsb-g 0.0039] [--verbose]\n"
       "       feeder --bus DEV --static SECONDS [--addr 0x53]");
 }
@@ -358,7 +360,7 @@ static int wait_configured(int timeout_ms, int quiet) {
 
 int main(int argc, char **argv) {
   const char *bus = NULL, *pull = NULL, *trace = NULL;
-  int addr = 0x53, start = 0, count = -1, start_high = 0, timeout_ms = 5000, settle_ms = 300;
+  int addr = 0x53, start = 0, count = -1, start_high = 0, timeout_ms = 5000;
   int pause_pid = 0, pause_at = -1, pause_n = 0, reset_at = -1, reset_ms = 0;
   double rate = 0, lsb_g = 0.0039, static_s = 0;
   for (int i = 1; i < argc; i++) {
@@ -373,7 +375,6 @@ int main(int argc, char **argv) {
     else if (ARG("--start")) start = atoi(v);
     else if (ARG("--count")) count = atoi(v);
     else if (ARG("--timeout-ms")) timeout_ms = atoi(v);
-    else if (ARG("--settle-ms")) settle_ms = atoi(v);
     else if (ARG("--lsb-g")) lsb_g = atof(v);
     else if (ARG("--static")) static_s = atof(v);
     else if (ARG("--pause")) {
@@ -440,7 +441,8 @@ int main(int argc, char **argv) {
       drain_pipe();
       base = now_ns() - OFFSET(k);
     }
-    int paused = pause_at >= 0 && k >= pause_at && k < pause_at + pause_n;
+    int paused = pause_at >= 0 && k >= pause_at && k < pause_at + pause_n - 1;
+    int resume = pause_at >= 0 && k == pause_at + pause_n - 1;
     if (pause_at >= 0 && k == pause_at) {
       if (kill(pause_pid, SIGSTOP) < 0) die(71, "SIGSTOP %d: %s", pause_pid, strerror(errno));
       printf("feeder: reader %d stopped at sample %d\n", pause_pid, k);
@@ -459,14 +461,12 @@ int main(int argc, char **argv) {
       write_reg(REG_INT_SOURCE, 0);
       set_line(0);
       unconsumed++;
-      if (k == pause_at + pause_n - 1) {
-        if (kill(pause_pid, SIGCONT) < 0) die(71, "SIGCONT %d: %s", pause_pid, strerror(errno));
-        printf("feeder: reader %d continued after sample %d\n", pause_pid, k);
-        sleep_ms(settle_ms);
-        drain_pipe();
-        if (k + 1 < end) base = now_ns() - OFFSET(k + 1);
-      }
       continue;
+    }
+    if (resume) {
+      drain_pipe();
+      if (kill(pause_pid, SIGCONT) < 0) die(71, "SIGCONT %d: %s", pause_pid, strerror(errno));
+      printf("feeder: reader %d continued at sample %d\n", pause_pid, k);
     }
     // Wait for the reader to take exactly this sample's bytes.
     int64_t t0 = now_ns();

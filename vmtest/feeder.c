@@ -3,8 +3,9 @@
 //
 // For each sample of a generic-CSV trace (time_s,ax_g,ay_g,az_g; `#` metadata lines) it
 //   1. writes X/Y/Z (little-endian, 3.9 mg/LSB full resolution) to DATAX0..DATAZ1 (0x32..0x37)
-//      in one I2C-block write, and DATA_READY (0x80) to INT_SOURCE (0x30);
-//   2. makes a rising edge on the data-ready line (gpio-sim `pull` attribute: pull-up);
+//      in one I2C-block write;
+//   2. makes a rising edge on the data-ready line (gpio-sim `pull` attribute: pull-up) and sets
+//      DATA_READY (0x80) in INT_SOURCE (0x30);
 //   3. waits until the reader has consumed the sample, then clears INT_SOURCE and pulls the line
 //      down, as the real chip does when its data registers are read;
 //   4. sleeps until the next sample is due: the trace's own time_s column on an absolute
@@ -450,9 +451,13 @@ int main(int argc, char **argv) {
     sleep_until(base + OFFSET(k));
     int first_high = start_high && k == start;
     if (!first_high) {
+      // The edge before DATA_READY: a reader whose wait timed out just now and that polls
+      // INT_SOURCE then either sees no DATA_READY (and takes the queued edge next) or sees both
+      // and has the edge already queued. The other order leaves a gap in which a reader takes the
+      // sample by polling and then again on the edge that follows.
       write_block(REG_DATAX0, s[k].bytes, 6);
-      write_reg(REG_INT_SOURCE, DATA_READY);
       set_line(1);
+      write_reg(REG_INT_SOURCE, DATA_READY);
     }
     fed++;
     if (paused) {

@@ -12,6 +12,7 @@ struct Resampler: Sendable {
     let period: Double
     /// Longest gap that is bridged by interpolation; longer gaps restart the grid.
     let maxGap: Double
+    private let inverseFactor: Double
 
     private var accTime = 0.0
     private var accValue = SIMD4<Double>.zero
@@ -28,6 +29,7 @@ struct Resampler: Sendable {
         factor = max(1, Int((inputRate / targetRate).rounded(.down)))
         period = Double(factor) / inputRate
         maxGap = max(0.25, 8 * period)
+        inverseFactor = 1 / Double(factor)
     }
 
     /// What happened to one input sample.
@@ -61,9 +63,8 @@ struct Resampler: Sendable {
         accValue += value
         accCount += 1
         guard accCount >= factor else { return result }
-        let n = Double(accCount)
-        let t = accTime / n
-        let v = accValue / n
+        let t = accTime * inverseFactor
+        let v = accValue * inverseFactor
         accCount = 0
         accTime = 0
         accValue = .zero

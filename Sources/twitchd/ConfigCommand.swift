@@ -1,7 +1,42 @@
 import ArgumentParser
+import Daemon
+import Foundation
+import TwitchCore
 
-// Placeholder until this subcommand is written; replaced by its owner.
-struct ConfigCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "config", abstract: "(not written yet)")
-    func run() async throws { throw ExitCode(70) }
+/// `twitchd config`: configuration tools.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check a configuration file.",
+        subcommands: [Check.self])
+
+    /// `twitchd config check FILE`.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Validate a configuration file; every error is listed with its file, line and key.")
+
+        @Argument(help: "The configuration file.")
+        var file: String = DaemonConfiguration.defaultPath
+
+        func run() throws {
+            do {
+                let c = try ConfigLoader.load(path: file)
+                var out = "\(file): OK, \(c.sensors.count) sensor\(c.sensors.count == 1 ? "" : "s")\n"
+                for s in c.sensors {
+                    let interrupt = s.interrupt.map { "interrupt \($0)" } ?? "polled"
+                    out +=
+                        "  \(s.location): \(s.name) chip \(s.chip.rawValue), \(s.rate) Hz, ±\(s.rangeG) g, \(interrupt)\n"
+                }
+                out +=
+                    "  journal: \(c.journal ? c.journalSocket : "off"); events: \(c.eventSocket ?? "off")\n"
+                FileHandle.standardOutput.write(Data(out.utf8))
+            } catch {
+                let text = error.issues.map { "\($0)\n" }.joined()
+                FileHandle.standardError.write(Data(text.utf8))
+                let n = error.issues.count
+                FileHandle.standardError.write(Data("\(n) error\(n == 1 ? "" : "s") in \(file)\n".utf8))
+                throw ExitCode(SysExit.config.rawValue)
+            }
+        }
+    }
 }

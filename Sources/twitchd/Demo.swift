@@ -1,7 +1,120 @@
 import ArgumentParser
+import Daemon
+import Foundation
+import Journal
+import Logging
+import TwitchCore
 
-// Placeholder until this subcommand is written; replaced by its owner.
-struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "(not written yet)")
-    func run() async throws { throw ExitCode(70) }
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `twitchd demo`: the daemon pipeline on a simulated limb, printing twitches live.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "See live twitches from a simulated limb (no hardware, no root).",
+        discussion: """
+            Runs the real daemon pipeline (acquisition thread, ring, detector, outputs) on a \
+            simulated accelerometer strapped to a resting calf that twitches now and then and moves \
+            occasionally, in real time. Events are printed as they are detected, served on the event \
+            socket (try `twitchd tail` in another terminal) and written to the journal when one is there.
+            """)
+
+    @Option(name: .long, help: "Stop after this long, e.g. 20s, 2m (default: until Ctrl-C).")
+    var duration: String?
+
+    @Option(name: .long, help: "journald's native socket (default: the system journal, when present).")
+    var journalSocket: String?
+
+    @Option(name: .long, help: "Simulator seed: the same seed gives the same limb.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Simulated chip: adxl355, adxl345, lis3dh, mpu6050.")
+    var chip: String = "adxl355"
+
+    @Option(name: .long, help: "Sample rate in Hz.")
+    var rate: Double = 1000
+
+    @Option(name: .long, help: "Serve events on this socket (default: a per-user runtime directory).")
+    var eventSocket: String?
+
+    @Flag(name: .long, help: "Print JSON lines instead of the table.")
+    var json = false
+
+    func run() throws {
+        let logger = bootstrapLogging(level: "warning")
+        var limit: Duration?
+        if let duration {
+            guard let d = parseDuration(duration) else {
+                throw ValidationError("--duration: expected e.g. 20s, 2m or 500ms, got \(duration)")
+            }
+            limit = d
+        }
+        guard let chipChoice = ChipChoice(rawValue: chip.lowercased()), chipChoice != .auto else {
+            throw ValidationError("--chip: unknown chip \(chip)")
+        }
+        var sensor = SensorConfiguration(bus: "sim:\(chipChoice.rawValue)", location: "left-calf")
+        sensor.chip = chipChoice
+        sensor.rate = rate
+        sensor.seed = seed
+        // A lively limb: BFS-like twitch rates and a movement every couple of minutes.
+        sensor.twitchesPerMinute = 12
+        sensor.episodesPerHour = 30
+        var configuration = DaemonConfiguration()
+        configuration.file = "<demo>"
+        configuration.sensors = [sensor]
+        let systemJournal = "/run/systemd/journal/socket"
+        if let journalSocket {
+            configuration.journalSocket = journalSocket
+        } else {
+            configuration.journal = JournalWriter.socketExists(at: systemJournal)
+        }
+        let socketPath =
+            eventSocket
+            ?? (Paths.firstWritableDirectory(Paths.runtimeDirectoryCandidates()).map { $0 + "/events.sock" }
+                ?? "/tmp/twitchd-\(getuid())-events.sock")
+        configuration.eventSocket = socketPath
+        if let (fd, _) = TailClient(candidates: [socketPath]).connectOnce() {
+            // A daemon is serving there already: the demo takes a socket of its own.
+            close(fd)
+            configuration.eventSocket =
+                (socketPath as NSString).deletingLastPathComponent + "/demo-\(getpid()).sock"
+        }
+        configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
+
+        var options = DaemonOptions(sourceFactory: SourceFactories.drivers, logger: logger)
+        options.journalFactory = JournalSink.make
+        let stop = ServiceLoop.StopRequest()
+        let printer = EventPrinter.forStandardOutput()
+        let asJSON = json
+        options.extraSinks.append(
+            ClosureSink(name: "stdout") { event in
+                if !LineWriter.write(asJSON ? event.jsonLine : printer.line(event)) { stop.request() }
+            })
+        let daemon = Daemon(configuration: configuration, options: options)
+        let journalNote =
+            configuration.journal ? "journal: \(configuration.journalSocket)" : "no journal found"
+        FileHandle.standardError.write(
+            Data(
+                """
+                twitchd demo: simulated \(chipChoice.rawValue) at \(Int(rate)) Hz on a resting left calf (seed \(seed)).
+                  events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
+                  \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")"). Not a medical device.
+
+                """.utf8))
+        do {
+            try daemon.start()
+        } catch {
+            logger.error("\(error.description)")
+            throw ExitCode(error.exit.rawValue)
+        }
+        let status = ServiceLoop.run(daemon: daemon, duration: limit, stop: stop, reload: nil, logger: logger)
+        let s = daemon.summary()
+        let count = s.twitchesLastHour
+        let lost = s.samplesDroppedInRing + s.samplesLostInChip
+        let summary = "twitchd demo: \(count) twitch\(count == 1 ? "" : "es"), \(lost) samples lost.\n"
+        FileHandle.standardError.write(Data(summary.utf8))
+        if status != .ok { throw ExitCode(status.rawValue) }
+    }
 }

@@ -34,7 +34,9 @@ struct DetectorSyntheticTests {
             let synth = Synth(
                 rate: rate, duration: 8, noise: 0.0005 * (rate / 400).squareRoot(), jitter: 0.3,
                 seed: UInt64(rate),
-                components: [twitch(onset: 4.0, frequency: 15, peak: 0.020, direction: Vector3(x: 1, y: 0, z: 0))])
+                components: [
+                    twitch(onset: 4.0, frequency: 15, peak: 0.020, direction: Vector3(x: 1, y: 0, z: 0))
+                ])
             let (events, _, _) = try run(synth.samples(), rate: rate)
             #expect(events.count == 1, "\(rate) Hz: \(events.count) events")
             if let e = events.first {
@@ -85,6 +87,18 @@ struct DetectorSyntheticTests {
         #expect(events.isEmpty, "\(events)")
     }
 
+    @Test("a knock seen by a 100 Hz sensor (one or two samples) is not a twitch")
+    func knockAtLowRate() throws {
+        let spike: @Sendable (Double) -> Vector3 = { t in
+            let dt = t - 5.0
+            guard dt >= 0, dt < 0.015 else { return .zero }
+            return Vector3(x: -0.1, y: 0.02, z: -0.25)
+        }
+        let synth = Synth(rate: 100, duration: 10, noise: 0.0015, components: [spike])
+        let (events, _, _) = try run(synth.samples(), rate: 100)
+        #expect(events.isEmpty, "\(events)")
+    }
+
     @Test("a posture shift (gravity moving between axes) is not a twitch, and makes the limb active")
     func postureShift() throws {
         var synth = Synth(rate: 400, duration: 14)
@@ -97,7 +111,8 @@ struct DetectorSyntheticTests {
         synth.components = [
             { t in
                 guard t > 6, t < 8 else { return .zero }
-                return Vector3(x: 0.05 * sin(2 * Double.pi * 3 * t), y: 0.03 * sin(2 * Double.pi * 11 * t), z: 0)
+                return Vector3(
+                    x: 0.05 * sin(2 * Double.pi * 3 * t), y: 0.03 * sin(2 * Double.pi * 11 * t), z: 0)
             }
         ]
         let (events, states, _) = try run(synth.samples(), rate: 400)
@@ -119,6 +134,25 @@ struct DetectorSyntheticTests {
         let synth = Synth(rate: 500, duration: 60, components: [tremor])
         let (events, _, _) = try run(synth.samples(), rate: 500)
         #expect(events.isEmpty, "\(events.count) events")
+    }
+
+    @Test(
+        "strong tremor (30 mg at 10 Hz) ringing for seconds after a perturbation gives no twitches",
+        arguments: [0.0, 0.04])
+    func tremorRinging(bump size: Double) throws {
+        let ringing: @Sendable (Double) -> Vector3 = { t in
+            // Every 8 s a perturbation (a bump of the limb, or none felt by the sensor), then
+            // tremor ringing that decays over a second or two.
+            let k = (t / 8).rounded(.down)
+            let dt = t - 8 * k - 3
+            guard k >= 0, dt >= 0 else { return .zero }
+            let bump = dt < 0.2 ? size * sin(Double.pi * dt / 0.2) : 0
+            let ring = 0.03 * exp(-dt / 0.8) * sin(2 * Double.pi * 10 * dt)
+            return Vector3(x: ring + bump, y: 0.5 * ring, z: 0.3 * bump)
+        }
+        let synth = Synth(rate: 400, duration: 60, noise: 0.001, components: [ringing])
+        let (events, _, _) = try run(synth.samples(), rate: 400)
+        #expect(events.isEmpty, "\(events.map(\.onset))")
     }
 
     @Test("sustained 25 Hz vibration with sway (a vehicle) gives no twitches")
@@ -195,7 +229,10 @@ struct DetectorSyntheticTests {
         }
         let synth = Synth(
             rate: 400, duration: 30,
-            components: [walk, twitch(onset: 15, frequency: 20, peak: 0.03), twitch(onset: 25, frequency: 20, peak: 0.03)]
+            components: [
+                walk, twitch(onset: 15, frequency: 20, peak: 0.03),
+                twitch(onset: 25, frequency: 20, peak: 0.03),
+            ]
         )
         let (events, states, detector) = try run(synth.samples(), rate: 400)
         #expect(states.map(\.state) == [.active, .rest], "\(states)")
@@ -207,7 +244,9 @@ struct DetectorSyntheticTests {
     func determinism() throws {
         let synth = Synth(
             rate: 1000, duration: 20, noise: 0.002, jitter: 0.2,
-            components: (0..<6).map { twitch(onset: 2.5 + 2.7 * Double($0), frequency: 12 + 3 * Double($0), peak: 0.02) })
+            components: (0..<6).map {
+                twitch(onset: 2.5 + 2.7 * Double($0), frequency: 12 + 3 * Double($0), peak: 0.02)
+            })
         let samples = synth.samples()
         let a = try run(samples, rate: 1000)
         let b = try run(samples, rate: 1000)
@@ -222,7 +261,8 @@ struct DetectorSyntheticTests {
             rate: 400, duration: 10, components: [twitch(onset: 5.0, frequency: 20, peak: 0.03)])
         let samples = synth.samples()
         let single = try run(samples, rate: 400).twitches
-        var detector = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: 400, location: "test"))
+        var detector = try TwitchDetector(
+            configuration: DetectorConfiguration(sampleRate: 400, location: "test"))
         var blocked: [TwitchEvent] = []
         var i = 0
         while i < samples.count {
@@ -262,11 +302,16 @@ struct DetectorSyntheticTests {
     @Test("sensitivity trades small twitches for false alarms")
     func sensitivity() throws {
         let low = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: 400, sensitivity: .low))
-        let high = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: 400, sensitivity: .high))
+        let high = try TwitchDetector(
+            configuration: DetectorConfiguration(sampleRate: 400, sensitivity: .high))
         #expect(low.threshold > high.threshold)
         let synth = Synth(
-            rate: 400, duration: 10, noise: 0.001, components: [twitch(onset: 5, frequency: 20, peak: 0.0035)])
-        #expect(try run(synth.samples(), rate: 400, sensitivity: Sensitivity(1)).twitches.count == 1)
+            rate: 400, duration: 10, noise: 0.001, components: [twitch(onset: 5, frequency: 20, peak: 0.0035)]
+        )
+        // At the highest sensitivity the small twitch is found (noise may add a false alarm or
+        // two: that is the trade); at the lowest nothing is.
+        let eager = try run(synth.samples(), rate: 400, sensitivity: Sensitivity(1)).twitches
+        #expect(eager.contains { abs($0.onset - 5) < 0.1 }, "\(eager.map(\.onset))")
         #expect(try run(synth.samples(), rate: 400, sensitivity: Sensitivity(0)).twitches.isEmpty)
         #expect(Sensitivity(parsing: "high") == .high)
         #expect(Sensitivity(parsing: "0.3")?.value == 0.3)

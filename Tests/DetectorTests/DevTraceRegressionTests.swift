@@ -1,6 +1,7 @@
 import Detector
 import Foundation
 import Testing
+import Traces
 import TwitchCore
 
 /// Scores the detector on the labelled development traces in `shared/data/traces`, with the
@@ -31,16 +32,14 @@ struct DevTraceRegressionTests {
         var total = Score()
         for truthName in truths {
             let truth = try Truth.load(folder.appendingPathComponent(truthName))
-            let trace = folder.appendingPathComponent(truth.trace)
-            let samples = try DevTrace.read(trace)
-            try #require(samples.count > 100, "\(truth.trace): too few samples")
-            let span = samples[samples.count - 1].time - samples[0].time
-            let rate = Double(samples.count - 1) / span
-            var detector = try TwitchDetector(configuration: DetectorConfiguration(sampleRate: rate))
+            // Through the project's own reader, as `twitchd replay` does: times come out in
+            // seconds after the first sample, the rate is measured from the timestamps.
+            var reader = try TraceReader(path: folder.appendingPathComponent(truth.trace).path)
+            var detector = try TwitchDetector(
+                configuration: DetectorConfiguration(sampleRate: reader.sampleRate))
             var onsets: [Double] = []
-            let t0 = samples[0].time
-            let sink: (DetectorOutput) -> Void = { if case .twitch(let e) = $0 { onsets.append(e.onset - t0) } }
-            for s in samples { detector.process(s, sink) }
+            let sink: (DetectorOutput) -> Void = { if case .twitch(let e) = $0 { onsets.append(e.onset) } }
+            while let s = try reader.next() { detector.process(s, sink) }
             detector.finish(sink)
             let score = Score(truth: truth, detections: onsets)
             print("\(truth.trace): \(score)")
@@ -138,43 +137,4 @@ struct Score: CustomStringConvertible {
 struct DevTraceError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Reads a development trace (generic or phyphox CSV, gzip-compressed).
-enum DevTrace {
-    static func read(_ url: URL) throws -> [Sample] {
-        let text = try gunzip(url)
-        var samples: [Sample] = []
-        samples.reserveCapacity(text.utf8.count / 30)
-        var scale = 1.0
-        var headerSeen = false
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.hasPrefix("#") { continue }
-            if !headerSeen {
-                headerSeen = true
-                if line.contains("m/s^2") || line.contains("_ms2") { scale = 1 / 9.80665 }
-                continue
-            }
-            let cells = line.split(separator: ",")
-            guard cells.count >= 4, let t = Double(cells[0]), let x = Double(cells[1]), let y = Double(cells[2]),
-                let z = Double(cells[3])
-            else { throw DevTraceError("\(url.lastPathComponent): bad row \(line.prefix(60))") }
-            samples.append(Sample(time: t, x: x * scale, y: y * scale, z: z * scale))
-        }
-        return samples
-    }
-
-    private static func gunzip(_ url: URL) throws -> String {
-        guard url.pathExtension == "gz" else { return try String(contentsOf: url, encoding: .utf8) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gzip", "-dc", url.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw DevTraceError("\(url.lastPathComponent): gzip failed") }
-        return String(decoding: data, as: UTF8.self)
-    }
 }

@@ -52,7 +52,8 @@ public struct Workload: Sendable {
     /// Runs one detector over every sample; returns how many twitches it reported.
     @inline(never)
     public func run() -> Int {
-        guard var detector = try? TwitchDetector(configuration: DetectorConfiguration(sampleRate: rate)) else {
+        guard var detector = try? TwitchDetector(configuration: DetectorConfiguration(sampleRate: rate))
+        else {
             return -1
         }
         var twitches = 0

@@ -1,0 +1,558 @@
+public import Detector
+import Foundation
+import TOMLKit
+
+/// The chips twitchd knows how to drive, or `auto` to identify the chip from its ID registers.
+public enum ChipChoice: String, Sendable, Equatable, CaseIterable {
+    case auto, adxl345, adxl355, lis3dh, mpu6050
+}
+
+/// Where one sensor's I2C address comes from.
+public enum AddressChoice: Sendable, Equatable, CustomStringConvertible {
+    /// Probe the chip's usual addresses.
+    case auto
+    /// A fixed 7-bit address.
+    case fixed(UInt8)
+
+    public var description: String {
+        switch self {
+        case .auto: return "auto"
+        case .fixed(let a): return "0x" + String(a, radix: 16, uppercase: true)
+        }
+    }
+}
+
+/// One `[[sensor]]` table.
+public struct SensorConfiguration: Sendable, Equatable {
+    /// `/dev/i2c-1`, or `sim:CHIP` for a simulated chip.
+    public var bus: String
+    public var address: AddressChoice = .auto
+    public var chip: ChipChoice = .auto
+    /// Output data rate in Hz.
+    public var rate: Double = 800
+    /// Full-scale range in g.
+    public var rangeG: Int = 2
+    /// GPIO line name of the data-ready interrupt (e.g. `GPIO17`), or nil to poll the chip.
+    public var interrupt: String?
+    /// Where the sensor is strapped, e.g. `left-calf`. Copied into every event.
+    public var location: String
+    /// Simulated buses only: a trace file played through the simulated chip.
+    public var trace: String?
+    /// Simulated buses only: the simulator's seed when no trace is given.
+    public var seed: UInt64?
+    /// Simulated buses only: play faster than real time (1 = real time). For tests.
+    public var speed: Double = 1
+    /// Simulated buses only: the simulator's mean twitch rate at rest, per minute.
+    public var twitchesPerMinute: Double?
+    /// Simulated buses only: the simulator's activity episodes (movement, walking...) per hour.
+    public var episodesPerHour: Double?
+    /// The line of the `[[sensor]]` header, for messages.
+    public var line: Int = 0
+
+    public init(bus: String, location: String) {
+        self.bus = bus
+        self.location = location
+    }
+
+    /// Whether this sensor sits on a simulated bus (`sim:CHIP`).
+    public var isSimulated: Bool { bus.hasPrefix("sim:") }
+
+    /// A short stable name for messages and the `TWITCH_SENSOR` field, e.g. `/dev/i2c-1@0x1D`.
+    public var name: String { "\(bus)@\(address)" }
+
+    /// Whether two configurations drive the hardware the same way (the header line is ignored).
+    public func sameSettings(as other: SensorConfiguration) -> Bool {
+        var a = self
+        var b = other
+        a.line = 0
+        b.line = 0
+        return a == b
+    }
+}
+
+/// The whole daemon configuration (`/etc/twitchd/twitchd.toml`).
+public struct DaemonConfiguration: Sendable, Equatable {
+    public var sensors: [SensorConfiguration] = []
+    public var sensitivity: Sensitivity = .normal
+    /// Write events to the journal.
+    public var journal: Bool = true
+    /// The journald native socket.
+    public var journalSocket: String = "/run/systemd/journal/socket"
+    /// The live event socket (JSON lines), or nil when disabled.
+    public var eventSocket: String? = DaemonConfiguration.defaultEventSocket
+    /// State directory: the journal spool and the event sequence number live here.
+    public var stateDirectory: String = "/var/lib/twitchd"
+    /// SCHED_FIFO priority for acquisition threads (1...99), or nil for the normal scheduler.
+    public var realtimePriority: Int32?
+    /// `mlockall` so acquisition never waits on a page fault.
+    public var lockMemory: Bool = false
+    /// The file this came from, for messages.
+    public var file: String = "<built-in>"
+
+    public static let defaultPath = "/etc/twitchd/twitchd.toml"
+    public static let defaultEventSocket = "/run/twitchd/events.sock"
+
+    public init() {}
+
+    /// Whether two configurations produce the same outputs (sinks), ignoring sensors and detector.
+    func sameOutputs(as other: DaemonConfiguration) -> Bool {
+        journal == other.journal && journalSocket == other.journalSocket
+            && eventSocket == other.eventSocket && stateDirectory == other.stateDirectory
+    }
+}
+
+/// One problem found in a configuration file: file, line (and column for syntax errors), key.
+public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    /// 1-based line, or 0 when the problem concerns the whole file.
+    public var line: Int
+    /// 1-based column for TOML syntax errors, else nil.
+    public var column: Int?
+    /// The key in dotted form, e.g. `sensor[1].rate`, or nil for syntax errors.
+    public var key: String?
+    public var message: String
+
+    public init(file: String, line: Int, column: Int? = nil, key: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        var s = file
+        if line > 0 { s += ":\(line)" }
+        if let column { s += ":\(column)" }
+        s += ": "
+        if let key { s += "\(key): " }
+        return s + message
+    }
+}
+
+/// The configuration could not be used; every problem found is listed.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var issues: [ConfigIssue]
+    public init(_ issues: [ConfigIssue]) { self.issues = issues }
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}
+
+/// Reads and validates `twitchd.toml`.
+public enum ConfigLoader {
+    /// Reads `path`, parses and validates it.
+    public static func load(path: String) throws(ConfigErrors) -> DaemonConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+            throw ConfigErrors([ConfigIssue(file: path, line: 0, key: nil, message: "the file \(reason)")])
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses and validates a TOML document; collects every problem before throwing.
+    public static func parse(
+        _ text: String, file: String, checkFiles: Bool = true
+    ) throws(ConfigErrors) -> DaemonConfiguration {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigErrors([
+                ConfigIssue(
+                    file: file, line: error.source.begin.line, column: error.source.begin.column, key: nil,
+                    message: "TOML syntax error: \(error.description)")
+            ])
+        } catch {
+            throw ConfigErrors([ConfigIssue(file: file, line: 0, key: nil, message: "\(error)")])
+        }
+        var v = Validator(file: file, lines: KeyLines(text), checkFiles: checkFiles)
+        let config = v.validate(root)
+        if !v.issues.isEmpty { throw ConfigErrors(v.issues.sorted { $0.line < $1.line }) }
+        return config
+    }
+}
+
+/// Where each key sits in the file. TOMLKit gives values without positions, so the text is scanned
+/// for table headers and `key =` lines (good enough for messages; never used for values).
+struct KeyLines {
+    private var lines: [String: Int] = [:]
+
+    init(_ text: String) {
+        var table = ""
+        var arrayCounts: [String: Int] = [:]
+        var inMultiline: String?
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if let delimiter = inMultiline {
+                if line.contains(delimiter) { inMultiline = nil }
+                continue
+            }
+            if line.hasPrefix("[[") {
+                let name = Self.headerName(line.dropFirst(2))
+                let n = arrayCounts[name, default: -1] + 1
+                arrayCounts[name] = n
+                table = "\(name)[\(n)]"
+                lines[table] = number
+            } else if line.hasPrefix("[") {
+                table = Self.headerName(line.dropFirst())
+                if lines[table] == nil { lines[table] = number }
+            } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                var key = line[..<eq].trimmingCharacters(in: .whitespaces)
+                key = key.trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                let full = table.isEmpty ? key : "\(table).\(key)"
+                if lines[full] == nil { lines[full] = number }
+                let rest = line[line.index(after: eq)...]
+                for d in ["\"\"\"", "'''"] where rest.components(separatedBy: d).count == 2 {
+                    inMultiline = d
+                }
+            }
+        }
+    }
+
+    private static func headerName(_ s: Substring) -> String {
+        let end = s.firstIndex(of: "]") ?? s.endIndex
+        return s[..<end].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The line of `key`, else of the closest enclosing table, else 0.
+    func line(of key: String) -> Int {
+        var k = key
+        while true {
+            if let l = lines[k] { return l }
+            guard let dot = k.lastIndex(of: ".") else { return 0 }
+            k = String(k[..<dot])
+        }
+    }
+}
+
+private struct Validator {
+    let file: String
+    let lines: KeyLines
+    let checkFiles: Bool
+    var issues: [ConfigIssue] = []
+
+    mutating func fail(_ key: String, _ message: String) {
+        issues.append(ConfigIssue(file: file, line: lines.line(of: key), key: key, message: message))
+    }
+
+    mutating func checkKeys(_ table: TOMLTable, path: String, known: [String]) {
+        for key in table.keys where !known.contains(key) {
+            let full = path.isEmpty ? key : "\(path).\(key)"
+            if let suggestion = closest(key, in: known) {
+                fail(full, "unknown key; did you mean `\(suggestion)`?")
+            } else {
+                fail(full, "unknown key (known here: \(known.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    mutating func string(_ table: TOMLTable, _ key: String, path: String) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let s = value.string else {
+            fail("\(path).\(key)", "expected a string, found \(describe(value))")
+            return nil
+        }
+        return s
+    }
+
+    mutating func bool(_ table: TOMLTable, _ key: String, path: String) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let b = value.bool else {
+            fail("\(path).\(key)", "expected true or false, found \(describe(value))")
+            return nil
+        }
+        return b
+    }
+
+    mutating func number(_ table: TOMLTable, _ key: String, path: String) -> Double? {
+        guard let value = table[key] else { return nil }
+        if let i = value.int { return Double(i) }
+        if let d = value.double, d.isFinite { return d }
+        fail("\(path).\(key)", "expected a number, found \(describe(value))")
+        return nil
+    }
+
+    mutating func validate(_ root: TOMLTable) -> DaemonConfiguration {
+        var config = DaemonConfiguration()
+        config.file = file
+        checkKeys(root, path: "", known: ["sensor", "detector", "output", "daemon"])
+
+        if let value = root["detector"] {
+            if let t = value.table {
+                checkKeys(t, path: "detector", known: ["sensitivity"])
+                if let v = t["sensitivity"] {
+                    let parsed: Sensitivity?
+                    if let s = v.string {
+                        parsed = Sensitivity(parsing: s)
+                    } else if let n = v.double ?? v.int.map(Double.init), (0...1).contains(n) {
+                        parsed = Sensitivity(n)
+                    } else {
+                        parsed = nil
+                    }
+                    if let parsed {
+                        config.sensitivity = parsed
+                    } else {
+                        fail("detector.sensitivity", "expected low, normal, high or a number in 0...1")
+                    }
+                }
+            } else {
+                fail("detector", "expected a table `[detector]`")
+            }
+        }
+
+        if let value = root["output"] {
+            if let t = value.table {
+                checkKeys(t, path: "output", known: ["journal", "journal_socket", "event_socket"])
+                if let b = bool(t, "journal", path: "output") { config.journal = b }
+                if let s = string(t, "journal_socket", path: "output") {
+                    if s.hasPrefix("/") {
+                        config.journalSocket = s
+                    } else {
+                        fail("output.journal_socket", "expected an absolute path")
+                    }
+                }
+                if let s = string(t, "event_socket", path: "output") {
+                    if s.isEmpty || s == "none" {
+                        config.eventSocket = nil
+                    } else if s.hasPrefix("/") {
+                        config.eventSocket = s
+                    } else {
+                        fail("output.event_socket", "expected an absolute path, or \"none\"")
+                    }
+                }
+            } else {
+                fail("output", "expected a table `[output]`")
+            }
+        }
+
+        if let value = root["daemon"] {
+            if let t = value.table {
+                checkKeys(
+                    t, path: "daemon", known: ["state_directory", "realtime_priority", "lock_memory"])
+                if let s = string(t, "state_directory", path: "daemon") {
+                    if s.hasPrefix("/") {
+                        config.stateDirectory = s
+                    } else {
+                        fail("daemon.state_directory", "expected an absolute path")
+                    }
+                }
+                if let v = t["realtime_priority"] {
+                    if let i = v.int, (0...99).contains(i) {
+                        config.realtimePriority = i == 0 ? nil : Int32(i)
+                    } else {
+                        fail("daemon.realtime_priority", "expected an integer in 0...99 (0 = off)")
+                    }
+                }
+                if let b = bool(t, "lock_memory", path: "daemon") { config.lockMemory = b }
+            } else {
+                fail("daemon", "expected a table `[daemon]`")
+            }
+        }
+
+        guard let sensorValue = root["sensor"] else {
+            issues.append(
+                ConfigIssue(
+                    file: file, line: 0, key: "sensor",
+                    message: "no sensor configured; add at least one [[sensor]] table"))
+            return config
+        }
+        guard let array = sensorValue.array else {
+            fail("sensor", "expected one or more `[[sensor]]` tables (note the double brackets)")
+            return config
+        }
+        for index in 0..<array.count {
+            let path = "sensor[\(index)]"
+            guard let t = array[index].table else {
+                fail(path, "expected a table")
+                continue
+            }
+            if let sensor = validateSensor(t, path: path) { config.sensors.append(sensor) }
+        }
+        if array.count == 0 {
+            fail("sensor", "no sensor configured; add at least one [[sensor]] table")
+        }
+        // Two sensors cannot share one device or one label.
+        var seenDevices: [String: Int] = [:]
+        var seenLocations: [String: Int] = [:]
+        for (i, s) in config.sensors.enumerated() {
+            if case .fixed = s.address, let other = seenDevices[s.name] {
+                fail("sensor[\(i)].address", "\(s.name) is already used by sensor[\(other)]")
+            }
+            seenDevices[s.name] = i
+            if let other = seenLocations[s.location] {
+                fail("sensor[\(i)].location", "`\(s.location)` is already used by sensor[\(other)]")
+            }
+            seenLocations[s.location] = i
+        }
+        return config
+    }
+
+    mutating func validateSensor(_ t: TOMLTable, path: String) -> SensorConfiguration? {
+        checkKeys(
+            t, path: path,
+            known: [
+                "bus", "address", "chip", "rate", "range", "interrupt", "location", "trace", "seed", "speed",
+                "twitches_per_minute", "episodes_per_hour",
+            ])
+        let before = issues.count
+        let bus = string(t, "bus", path: path)
+        if t["bus"] == nil { fail(path, "missing key `bus` (e.g. \"/dev/i2c-1\" or \"sim:adxl355\")") }
+        let location = string(t, "location", path: path)
+        if t["location"] == nil { fail(path, "missing key `location` (e.g. \"left-calf\")") }
+        var sensor = SensorConfiguration(bus: bus ?? "", location: location ?? "")
+        sensor.line = lines.line(of: path)
+
+        if let bus {
+            if bus.hasPrefix("sim:") {
+                let chip = String(bus.dropFirst(4))
+                if ChipChoice(rawValue: chip) == nil || chip == "auto" {
+                    fail("\(path).bus", "unknown simulated chip `\(chip)`; expected one of \(chipList)")
+                }
+            } else if !bus.hasPrefix("/dev/") {
+                fail("\(path).bus", "expected a device such as \"/dev/i2c-1\", or \"sim:CHIP\"")
+            }
+        }
+        if let location {
+            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+            if location.isEmpty || location.unicodeScalars.contains(where: { !allowed.contains($0) }) {
+                fail(
+                    "\(path).location",
+                    "expected a label of letters, digits, '-', '_' or '.' (e.g. left-calf)")
+            }
+        }
+        if let v = t["address"] {
+            if let s = v.string, s == "auto" {
+                sensor.address = .auto
+            } else if let i = v.int, (0x03...0x77).contains(i) {
+                sensor.address = .fixed(UInt8(i))
+            } else {
+                fail("\(path).address", "expected \"auto\" or a 7-bit I2C address in 0x03...0x77 (e.g. 0x1D)")
+            }
+        }
+        if let s = string(t, "chip", path: path) {
+            if let chip = ChipChoice(rawValue: s.lowercased()) {
+                sensor.chip = chip
+            } else {
+                let suggestion = closest(s.lowercased(), in: ChipChoice.allCases.map(\.rawValue))
+                fail(
+                    "\(path).chip",
+                    "unknown chip `\(s)`"
+                        + (suggestion.map { "; did you mean `\($0)`?" } ?? "; expected auto or \(chipList)"))
+            }
+        }
+        if let bus, bus.hasPrefix("sim:"), let chip = ChipChoice(rawValue: String(bus.dropFirst(4))),
+            sensor.chip != .auto, sensor.chip != chip
+        {
+            fail("\(path).chip", "the simulated bus holds a \(chip.rawValue), not a \(sensor.chip.rawValue)")
+        }
+        if let r = number(t, "rate", path: path) {
+            if (1...6664).contains(r) {
+                sensor.rate = r
+            } else {
+                fail("\(path).rate", "expected an output data rate in Hz, 1...6664")
+            }
+        }
+        if let v = t["range"] {
+            if let g = v.int, [2, 4, 8, 16].contains(g) {
+                sensor.rangeG = g
+            } else {
+                fail("\(path).range", "expected a full-scale range in g: 2, 4, 8 or 16")
+            }
+        }
+        if let s = string(t, "interrupt", path: path) {
+            if s.isEmpty || s.lowercased() == "none" {
+                sensor.interrupt = nil
+            } else {
+                sensor.interrupt = s
+            }
+        }
+        let simulated = sensor.isSimulated
+        if let s = string(t, "trace", path: path) {
+            if !simulated {
+                fail("\(path).trace", "only a simulated bus (\"sim:CHIP\") plays a trace")
+            } else if checkFiles && !FileManager.default.isReadableFile(atPath: s) {
+                fail("\(path).trace", "cannot read trace file \(s)")
+            } else {
+                sensor.trace = s
+            }
+        }
+        if let v = t["seed"] {
+            if !simulated {
+                fail("\(path).seed", "only a simulated bus (\"sim:CHIP\") takes a simulator seed")
+            } else if let i = v.int, i >= 0 {
+                sensor.seed = UInt64(i)
+            } else {
+                fail("\(path).seed", "expected a non-negative integer")
+            }
+        }
+        if let s = number(t, "speed", path: path) {
+            if !simulated {
+                fail("\(path).speed", "only a simulated bus (\"sim:CHIP\") can run faster than real time")
+            } else if (0.01...1000).contains(s) {
+                sensor.speed = s
+            } else {
+                fail("\(path).speed", "expected a factor in 0.01...1000 (1 = real time)")
+            }
+        }
+        for (key, limit) in [("twitches_per_minute", 120.0), ("episodes_per_hour", 600.0)] {
+            guard let v = number(t, key, path: path) else { continue }
+            if !simulated {
+                fail("\(path).\(key)", "only a simulated bus (\"sim:CHIP\") takes simulator settings")
+            } else if !(0...limit).contains(v) {
+                fail("\(path).\(key)", "expected a number in 0...\(Int(limit))")
+            } else if key == "twitches_per_minute" {
+                sensor.twitchesPerMinute = v
+            } else {
+                sensor.episodesPerHour = v
+            }
+        }
+        return issues.count == before ? sensor : nil
+    }
+
+    private var chipList: String {
+        ChipChoice.allCases.filter { $0 != .auto }.map(\.rawValue).joined(separator: ", ")
+    }
+
+    private func describe(_ value: any TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string: return "a string"
+        case .int: return "an integer"
+        case .double: return "a number"
+        case .bool: return "a boolean"
+        case .table: return "a table"
+        case .array: return "an array"
+        default: return "a date/time"
+        }
+    }
+}
+
+/// The known word closest to `word` when it is a plausible typo (edit distance at most 2).
+func closest(_ word: String, in known: [String]) -> String? {
+    var best: (String, Int)?
+    for k in known {
+        let d = editDistance(word.lowercased(), k)
+        if d <= max(1, min(2, k.count / 3)), d < (best?.1 ?? Int.max) { best = (k, d) }
+    }
+    return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8)
+    let b = Array(b.utf8)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(
+                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,274 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Serves events as JSON lines on a local stream socket to any number of clients.
+///
+/// One thread runs a `poll` loop over the listening socket, a wake-up pipe and the clients. Each
+/// client has a bounded output buffer; writes are non-blocking. A client whose buffer overflows
+/// (slow or stuck) is disconnected, so it can never delay the daemon or the other clients.
+public final class EventSocketServer: EventSink {
+    public let name = "event-socket"
+    public let path: String
+    /// Bytes a client may have waiting before it is dropped.
+    public let clientBufferLimit: Int
+    /// Clients served at once; further connections are closed right away.
+    public let maxClients = 64
+    private let listenFD: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private struct Shared {
+        var pending: [[UInt8]] = []
+        var stopping = false
+    }
+    private let shared = Mutex(Shared())
+    private let clientCount = Atomic<Int>(0)
+    private let droppedClientCount = Atomic<Int>(0)
+    private let droppedLineCount = Atomic<Int>(0)
+    private let thread = Mutex<JoinableThread?>(nil)
+    private let log: @Sendable (String) -> Void
+
+    /// An error setting up the socket.
+    public struct SetupError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Binds `path` (replacing a stale socket), mode 0660, and starts serving.
+    public init(
+        path: String, clientBufferLimit: Int = 256 * 1024,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(SetupError) {
+        self.path = path
+        self.clientBufferLimit = clientBufferLimit
+        self.log = log
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SetupError(description: "socket: \(String(cString: strerror(errno)))") }
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFSOCK {
+                // A live socket belongs to another daemon: never steal it. A dead one is stale.
+                if let (live, _) = TailClient(candidates: [path]).connectOnce() {
+                    Glibc.close(live)
+                    Glibc.close(fd)
+                    throw SetupError(description: "\(path) is in use by another twitchd")
+                }
+                unlink(path)
+            } else {
+                Glibc.close(fd)
+                throw SetupError(description: "\(path) exists and is not a socket")
+            }
+        }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            Glibc.close(fd)
+            throw SetupError(description: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        // Bind with a umask that leaves only owner and group access, then make it explicit.
+        let oldMask = umask(0o117)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        umask(oldMask)
+        guard bound == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw SetupError(description: "bind \(path): \(String(cString: strerror(e)))")
+        }
+        chmod(path, 0o660)
+        guard listen(fd, 16) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw SetupError(description: "listen \(path): \(String(cString: strerror(e)))")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            Glibc.close(fd)
+            throw SetupError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        for p in fds {
+            _ = fcntl(p, F_SETFL, fcntl(p, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(p, F_SETFD, FD_CLOEXEC)
+        }
+        listenFD = fd
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        let t = JoinableThread(name: "event-socket") { [self] in serve() }
+        thread.withLock { $0 = t }
+    }
+
+    /// Clients connected now.
+    public var clients: Int { clientCount.load(ordering: .relaxed) }
+    /// Clients disconnected because they did not keep up (or beyond ``maxClients``).
+    public var droppedClients: Int { droppedClientCount.load(ordering: .relaxed) }
+    /// Lines not queued because the server thread fell 4096 lines behind (never expected).
+    public var droppedLines: Int { droppedLineCount.load(ordering: .relaxed) }
+
+    public func deliver(_ event: DaemonEvent) {
+        publish(line: event.jsonLine)
+    }
+
+    /// Queues one line (a newline is appended) for every connected client.
+    public func publish(line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        let accepted = shared.withLock { s -> Bool in
+            guard s.pending.count < 4096 else { return false }
+            s.pending.append(bytes)
+            return true
+        }
+        if !accepted { droppedLineCount.add(1, ordering: .relaxed) }
+        poke()
+    }
+
+    private func poke() {
+        var one: UInt8 = 1
+        _ = write(wakeWrite, &one, 1)
+    }
+
+    /// Stops serving: sends what is queued (briefly), closes all clients and removes the socket.
+    public func close() {
+        shared.withLock { $0.stopping = true }
+        poke()
+        let t = thread.withLock { t -> JoinableThread? in
+            defer { t = nil }
+            return t
+        }
+        t?.join()
+    }
+
+    private struct Client {
+        var fd: Int32
+        var buffer: [UInt8] = []
+        var offset = 0
+        var waiting: Int { buffer.count - offset }
+    }
+
+    private func serve() {
+        var clients: [Client] = []
+        var pollFDs: [pollfd] = []
+        var scratch = [UInt8](repeating: 0, count: 512)
+        var stopDeadline: UInt64?
+        defer {
+            for c in clients { Glibc.close(c.fd) }
+            clientCount.store(0, ordering: .relaxed)
+            Glibc.close(listenFD)
+            Glibc.close(wakeRead)
+            Glibc.close(wakeWrite)
+            unlink(path)
+        }
+        while true {
+            pollFDs.removeAll(keepingCapacity: true)
+            pollFDs.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+            pollFDs.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
+            for c in clients {
+                var ev = Int16(POLLIN)
+                if c.waiting > 0 { ev |= Int16(POLLOUT) }
+                pollFDs.append(pollfd(fd: c.fd, events: ev, revents: 0))
+            }
+            let timeout: Int32 = stopDeadline == nil ? 1000 : 20
+            _ = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
+
+            if pollFDs[0].revents != 0 {
+                while read(wakeRead, &scratch, scratch.count) > 0 {}
+            }
+            let (lines, stopping) = shared.withLock { s -> ([[UInt8]], Bool) in
+                let l = s.pending
+                s.pending.removeAll(keepingCapacity: true)
+                return (l, s.stopping)
+            }
+            if stopping && stopDeadline == nil { stopDeadline = monotonicNow() + 200_000_000 }
+
+            // Existing clients' readiness (indices 2...).
+            var keep: [Bool] = Array(repeating: true, count: clients.count)
+            for i in clients.indices {
+                let re = pollFDs[i + 2].revents
+                if re & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                    keep[i] = false
+                    continue
+                }
+                if re & Int16(POLLIN) != 0 {
+                    // Clients send nothing meaningful; read to notice a close.
+                    let n = recv(clients[i].fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
+                    if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                        keep[i] = false
+                    }
+                }
+            }
+            // New lines for everyone.
+            for i in clients.indices where keep[i] {
+                for line in lines { clients[i].buffer.append(contentsOf: line) }
+            }
+            // Write what each socket takes now.
+            for i in clients.indices where keep[i] && clients[i].waiting > 0 {
+                let c = clients[i]
+                let n = c.buffer.withUnsafeBytes { raw in
+                    send(
+                        c.fd, raw.baseAddress.map { $0 + c.offset }, c.waiting,
+                        Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                }
+                if n > 0 {
+                    clients[i].offset += n
+                    if clients[i].offset == clients[i].buffer.count {
+                        clients[i].buffer.removeAll(keepingCapacity: true)
+                        clients[i].offset = 0
+                    } else if clients[i].offset > 65536 {
+                        clients[i].buffer.removeFirst(clients[i].offset)
+                        clients[i].offset = 0
+                    }
+                } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                    keep[i] = false
+                }
+            }
+            // Whoever still has more waiting than allowed is not keeping up: drop it.
+            for i in clients.indices where keep[i] && clients[i].waiting > clientBufferLimit {
+                keep[i] = false
+                droppedClientCount.add(1, ordering: .relaxed)
+                log(
+                    "event socket: dropped a client that is not reading (\(clients[i].waiting) bytes waiting)"
+                )
+            }
+            var kept: [Client] = []
+            for (i, c) in clients.enumerated() {
+                if keep[i] { kept.append(c) } else { Glibc.close(c.fd) }
+            }
+            clients = kept
+            // New connections (after distributing, so they start with the next event).
+            if pollFDs[1].revents & Int16(POLLIN) != 0 && !stopping {
+                while true {
+                    let fd = accept(listenFD, nil, nil)
+                    if fd < 0 { break }
+                    if clients.count >= maxClients {
+                        Glibc.close(fd)
+                        droppedClientCount.add(1, ordering: .relaxed)
+                        continue
+                    }
+                    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    clients.append(Client(fd: fd))
+                }
+            }
+            clientCount.store(clients.count, ordering: .relaxed)
+            if let deadline = stopDeadline {
+                let flushed = clients.allSatisfy { $0.waiting == 0 }
+                if flushed || monotonicNow() >= deadline { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+public import TwitchCore
+
+/// Something the daemon reports: a twitch, a change of limb state, or a change in acquisition.
+public struct DaemonEvent: Sendable, Equatable {
+    /// What happened.
+    public enum Kind: Sendable, Equatable {
+        /// A twitch.
+        case twitch(TwitchEvent)
+        /// The limb went still, started moving, or looks not worn.
+        case state(LimbState)
+        /// The sensor stopped answering (`detail` says why).
+        case sensorLost(detail: String)
+        /// The sensor answers again.
+        case sensorBack
+        /// Samples were lost: in the chip's FIFO (`chip`) or in the ring to the detector (`ring`).
+        case overrun(lostSamples: Int, stage: String)
+    }
+
+    /// Increases by one for every event the daemon reports, across sensors and reloads.
+    public var seq: UInt64
+    public var kind: Kind
+    /// e.g. `left-calf`.
+    public var location: String
+    /// e.g. `/dev/i2c-1@0x1D`.
+    public var sensor: String
+    /// Onset (twitch) or time of the change, `CLOCK_MONOTONIC` microseconds.
+    public var monotonicUsec: UInt64
+    /// The same instant on `CLOCK_REALTIME`, microseconds since the epoch.
+    public var realtimeUsec: Int64
+    /// When the daemon emitted the event (`CLOCK_MONOTONIC` microseconds): latency measurements.
+    public var emittedMonotonicUsec: UInt64
+
+    public init(
+        seq: UInt64, kind: Kind, location: String, sensor: String, monotonicUsec: UInt64,
+        realtimeUsec: Int64, emittedMonotonicUsec: UInt64
+    ) {
+        self.seq = seq
+        self.kind = kind
+        self.location = location
+        self.sensor = sensor
+        self.monotonicUsec = monotonicUsec
+        self.realtimeUsec = realtimeUsec
+        self.emittedMonotonicUsec = emittedMonotonicUsec
+    }
+
+    /// The `type` field of the JSON line.
+    public var typeName: String {
+        switch kind {
+        case .twitch: return "twitch"
+        case .state: return "state"
+        case .sensorLost: return "sensor-lost"
+        case .sensorBack: return "sensor-back"
+        case .overrun: return "overrun"
+        }
+    }
+
+    /// A readable one-line summary, also the journal's `MESSAGE`.
+    public var message: String {
+        switch kind {
+        case .twitch(let t):
+            return "twitch \(location) \(format(t.peakMg, 1)) mg \(Int(t.durationMs.rounded())) ms"
+        case .state(let s):
+            switch s {
+            case .rest: return "\(location) at rest: counting twitches"
+            case .active: return "\(location) moving: not counting twitches"
+            case .notWorn: return "\(location) perfectly still for long: sensor probably not worn"
+            }
+        case .sensorLost(let detail): return "sensor \(sensor) (\(location)) lost: \(detail)"
+        case .sensorBack: return "sensor \(sensor) (\(location)) back"
+        case .overrun(let n, let stage):
+            return
+                "\(n) samples lost in the \(stage == "ring" ? "detector ring" : "sensor FIFO") (\(location))"
+        }
+    }
+
+    /// One JSON object on one line (no trailing newline), as served on the event socket.
+    public var jsonLine: String {
+        var s = "{\"type\":\"\(typeName)\",\"seq\":\(seq),\"location\":\(jsonString(location))"
+        s += ",\"sensor\":\(jsonString(sensor))"
+        let prefix = {
+            if case .twitch = kind { return "onset" }
+            return "time"
+        }()
+        s += ",\"\(prefix)_monotonic_usec\":\(monotonicUsec),\"\(prefix)_realtime_usec\":\(realtimeUsec)"
+        switch kind {
+        case .twitch(let t):
+            s += ",\"duration_ms\":\(format(t.durationMs, 1)),\"peak_mg\":\(format(t.peakMg, 3))"
+            s += ",\"axis\":\"\(t.axis.rawValue)\",\"freq_hz\":\(format(t.frequencyHz, 1))"
+            s += ",\"snr\":\(format(t.snr, 2)),\"confidence\":\(format(t.confidence, 3))"
+        case .state(let state):
+            s += ",\"state\":\"\(state.rawValue)\""
+        case .sensorLost(let detail):
+            s += ",\"detail\":\(jsonString(detail))"
+        case .sensorBack:
+            break
+        case .overrun(let n, let stage):
+            s += ",\"lost_samples\":\(n),\"stage\":\"\(stage)\""
+        }
+        s += ",\"emitted_monotonic_usec\":\(emittedMonotonicUsec)}"
+        return s
+    }
+}
+
+/// Fixed-point decimal formatting without Foundation's locale machinery.
+func format(_ value: Double, _ decimals: Int) -> String {
+    guard value.isFinite else { return "0" }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    guard scaled < 9e15 else { return String(value) }
+    let n = Int64(scaled)
+    let sign = value < 0 && n != 0 ? "-" : ""
+    let whole = n / Int64(scale)
+    if decimals == 0 { return "\(sign)\(whole)" }
+    var frac = String(n % Int64(scale))
+    while frac.count < decimals { frac = "0" + frac }
+    return "\(sign)\(whole).\(frac)"
+}
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}

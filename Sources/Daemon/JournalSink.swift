@@ -1,0 +1,73 @@
+import Foundation
+public import Journal
+public import Logging
+
+/// Writes events to journald through the Journal module's ``JournalWriter``: native protocol,
+/// memfd fallback for large entries, and an ordered on-disk spool in the state directory while
+/// journald is missing or restarting (delivered, in order, when it returns).
+public final class JournalSink: EventSink {
+    public let name = "journal"
+    public let writer: JournalWriter
+
+    public init(writer: JournalWriter) {
+        self.writer = writer
+    }
+
+    public func deliver(_ event: DaemonEvent) {
+        writer.send(event.journalEntry)
+    }
+
+    public func close() {
+        writer.close()
+    }
+
+    /// A sink for `configuration`: socket `journalSocket`, spool in `stateDirectory`.
+    public static func make(_ configuration: DaemonConfiguration, _ logger: Logger) -> (any EventSink)? {
+        try? FileManager.default.createDirectory(
+            atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        do {
+            let writer = try JournalWriter(
+                .init(socketPath: configuration.journalSocket, spoolDirectory: configuration.stateDirectory))
+            return JournalSink(writer: writer)
+        } catch {
+            logger.error("journal output unavailable: \(error.description)")
+            return nil
+        }
+    }
+}
+
+extension DaemonEvent {
+    /// The journal entry for this event (see the Journal module's entry builders and
+    /// docs/journal-fields.md); every entry carries `TWITCH_SEQ`.
+    public var journalEntry: JournalEntry {
+        let time = EventTimestamp(
+            realtimeUsec: UInt64(max(0, realtimeUsec)), monotonicUsec: monotonicUsec)
+        var entry: JournalEntry
+        switch kind {
+        case .twitch(let t):
+            var t = t
+            t.location = location
+            return .twitch(t, at: time, sensor: sensor, sequence: seq)
+        case .state(let s):
+            entry = .limbState(s, at: time, location: location, sensor: sensor)
+        case .sensorLost(let detail):
+            entry = .sensorLost(location: location, sensor: sensor, reason: detail)
+        case .sensorBack:
+            entry = .sensorBack(location: location, sensor: sensor)
+        case .overrun(let n, let stage):
+            entry = .overrun(location: location, sensor: sensor, stage: stage, dropped: UInt64(n))
+        }
+        try? entry.add("TWITCH_SEQ", String(seq))
+        return entry
+    }
+}
+
+/// The Journal module's sd_notify client behind the daemon's ``ServiceNotifier`` seam.
+public struct JournalNotifier: ServiceNotifier {
+    public let systemd: SystemdNotifier
+    public init(_ systemd: SystemdNotifier) { self.systemd = systemd }
+    public func notify(_ state: String) {
+        systemd.notify(state.split(separator: "\n").map(String.init))
+    }
+    public var watchdogPingInterval: Duration? { systemd.watchdogInterval }
+}

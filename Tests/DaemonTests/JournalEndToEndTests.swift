@@ -1,0 +1,285 @@
+import Daemon
+import Foundation
+import Journal
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A stand-alone journald serving namespace `name` (needs root and systemd's journald binary).
+final class JournaldNamespace {
+    let name: String
+    var process: Process?
+    var socket: String { "/run/systemd/journal.\(name)/socket" }
+    static let binary = "/lib/systemd/systemd-journald"
+
+    static var unavailableReason: String? {
+        if getuid() != 0 { return "needs root to run a journald namespace" }
+        if !FileManager.default.isExecutableFile(atPath: binary) { return "\(binary) not installed" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl")
+            && !FileManager.default.isExecutableFile(atPath: "/bin/journalctl")
+        {
+            return "journalctl not installed"
+        }
+        return nil
+    }
+
+    init(tag: String) {
+        name = "twitchd-\(tag)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+    }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = [name]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        _ = waitUntil(5) { FileManager.default.fileExists(atPath: self.socket) }
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+        // journald leaves its socket behind; remove it so senders see the outage.
+        unlink(socket)
+    }
+
+    /// Entries of this namespace with `MESSAGE_ID`, as JSON objects, oldest first.
+    func entries(messageID: String) -> [[String: Any]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "journalctl --namespace=\(name) -o json --no-pager MESSAGE_ID=\(messageID)"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: "/run/systemd/journal.\(name)")
+        if let machines = try? FileManager.default.contentsOfDirectory(atPath: "/var/log/journal") {
+            for m in machines where m.hasSuffix(".\(name)") {
+                try? FileManager.default.removeItem(atPath: "/var/log/journal/\(m)")
+            }
+        }
+    }
+}
+
+@Suite(.serialized) struct JournalEndToEndTests {
+    /// Every event the daemon emitted is in the journal with all its fields.
+    @Test func everyEventReachesJournaldWithItsFields() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        let journal = JournaldNamespace(tag: "e2e")
+        try journal.start()
+        let dir = temporaryDirectory("journal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var config = simConfiguration(dir: dir, sensors: [("left-calf", 4)], speed: 8)
+        config.journal = true
+        config.journalSocket = journal.socket
+        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+        // A tail client that never reads, its buffers kept full: it must not delay the journal.
+        let stuck = try #require(RawClient(path: daemon.eventSocketPath ?? ""))
+        let filler = String(repeating: "x", count: 4000)
+        for _ in 0..<60 { daemon.eventSocket?.publish(line: "{\"type\":\"filler\",\"pad\":\"\(filler)\"}") }
+        #expect(waitUntil(10) { collector.count >= 8 })
+        daemon.stop()
+        _ = stuck
+        let sent = collector.all.filter { if case .twitch = $0.kind { true } else { false } }
+        var got: [[String: Any]] = []
+        _ = waitUntil(5) {
+            got = journal.entries(messageID: JournalMessageID.twitch)
+            return got.count >= sent.count
+        }
+        #expect(got.count == sent.count)
+        for (event, entry) in zip(sent, got) {
+            guard case .twitch(let t) = event.kind else { continue }
+            let fields = event.journalEntry
+            #expect(entry["TWITCH_SEQ"] as? String == String(event.seq))
+            #expect(entry["MESSAGE"] as? String == event.message)
+            #expect(entry["PRIORITY"] as? String == "6")
+            #expect(entry["SYSLOG_IDENTIFIER"] as? String == "twitchd")
+            #expect(entry["TWITCH_LOCATION"] as? String == "left-calf")
+            #expect(entry["TWITCH_AXIS"] as? String == t.axis.rawValue)
+            for key in [
+                "TWITCH_ONSET_REALTIME_USEC", "TWITCH_ONSET_MONOTONIC_USEC", "TWITCH_DURATION_MS",
+                "TWITCH_PEAK_MG",
+                "TWITCH_FREQ_HZ", "TWITCH_SNR", "TWITCH_CONFIDENCE", "TWITCH_SENSOR",
+            ] {
+                #expect(entry[key] as? String == fields[key], "\(key)")
+                #expect(fields[key] != nil, "\(key)")
+            }
+            #expect((entry["MESSAGE"] as? String)?.hasPrefix("twitch left-calf ") == true)
+            // journald received it promptly after the detector emitted it.
+            let received = (entry["__MONOTONIC_TIMESTAMP"] as? String).flatMap(UInt64.init) ?? 0
+            #expect(received >= event.emittedMonotonicUsec)
+            #expect(
+                received - event.emittedMonotonicUsec < 200_000,
+                "journal latency \(received - event.emittedMonotonicUsec) us")
+        }
+    }
+
+    /// A reload that rebuilds the outputs (new event socket) loses no event on the way to journald.
+    @Test func reloadRebuildingOutputsLosesNothing() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        let journal = JournaldNamespace(tag: "reload")
+        try journal.start()
+        let dir = temporaryDirectory("jreload")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var config = simConfiguration(dir: dir, sensors: [("left-calf", 6)], speed: 10)
+        config.journal = true
+        config.journalSocket = journal.socket
+        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+        #expect(waitUntil(10) { collector.count >= 3 })
+        var moved = config
+        moved.eventSocket = dir + "/moved.sock"
+        for _ in 0..<3 {
+            try daemon.reload(moved)
+            swap(&moved, &config)
+            usleep(300_000)
+        }
+        let client = try #require(RawClient(path: daemon.eventSocketPath ?? ""))
+        let atReload = collector.count
+        #expect(waitUntil(10) { collector.count >= atReload + 3 })
+        client.pump(0.5)
+        daemon.stop()
+        client.pump(0.2)
+        #expect(!client.seqs.isEmpty)
+        let sent = collector.all.filter { if case .twitch = $0.kind { true } else { false } }.map {
+            String($0.seq)
+        }
+        var got: [String] = []
+        _ = waitUntil(5) {
+            got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
+                $0["TWITCH_SEQ"] as? String
+            }
+            return got.count >= sent.count
+        }
+        #expect(got == sent)
+    }
+
+    /// journald stopped mid-run and started again: no event lost, order kept.
+    @Test func journaldRestartLosesNothing() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        let journal = JournaldNamespace(tag: "restart")
+        try journal.start()
+        let dir = temporaryDirectory("jrestart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var config = simConfiguration(dir: dir, sensors: [("left-calf", 5)], speed: 8)
+        config.journal = true
+        config.journalSocket = journal.socket
+        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+        #expect(waitUntil(10) { collector.count >= 3 })
+        journal.stop()
+        let atStop = collector.count
+        #expect(waitUntil(10) { collector.count >= atStop + 4 })
+        try journal.start()
+        #expect(waitUntil(10) { collector.count >= atStop + 7 })
+        daemon.stop()
+        let sent = collector.all.filter { if case .twitch = $0.kind { true } else { false } }.map {
+            String($0.seq)
+        }
+        var got: [String] = []
+        _ = waitUntil(5) {
+            got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
+                $0["TWITCH_SEQ"] as? String
+            }
+            return got.count >= sent.count
+        }
+        #expect(got == sent)
+    }
+}
+
+@Suite(.serialized) struct BinaryJournalTests {
+    /// `twitchd run` on the simulated bus playing a labelled trace into a journald namespace: the
+    /// journal holds exactly the twitches `twitchd replay` finds in the same trace (same detector,
+    /// same samples), each with every field, in order; and most labelled detectable twitches.
+    @Test func runOnLabelledTraceMatchesReplayInTheJournal() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        guard let bin = twitchdBinary(), let trace = twitchyTrace() else {
+            print("skipped: needs the built twitchd and shared/data/traces")
+            return
+        }
+        let journal = JournaldNamespace(tag: "bin")
+        try journal.start()
+        let dir = temporaryDirectory("binjournal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        writeConfig(dir + "/j.toml", dir: dir, trace: trace, speed: 400, journal: "/dev/null")
+        let daemon = try Twitchd(
+            bin, ["run", "--config", dir + "/j.toml", "--journal-socket", journal.socket], dir: dir,
+            tag: "run")
+        // The trace lasts 406 s; the daemon says when it has played it all.
+        #expect(waitUntil(120) { daemon.stderr.contains("trace played to the end") }, "\(daemon.stderr)")
+        usleep(300_000)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(3) != nil)
+        #expect(daemon.process.terminationStatus == 0)
+        let entries = journal.entries(messageID: JournalMessageID.twitch)
+
+        let replay = try Twitchd(bin, ["replay", "--format", "jsonl", trace], dir: dir, tag: "replay")
+        replay.process.waitUntilExit()
+        let expected = jsonObjects(replay.stdout.split(separator: "\n").map(String.init))
+        #expect(!expected.isEmpty)
+        #expect(entries.count == expected.count)
+        let required = [
+            "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "TWITCH_ONSET_REALTIME_USEC",
+            "TWITCH_ONSET_MONOTONIC_USEC",
+            "TWITCH_DURATION_MS", "TWITCH_PEAK_MG", "TWITCH_AXIS", "TWITCH_FREQ_HZ", "TWITCH_SNR",
+            "TWITCH_CONFIDENCE", "TWITCH_LOCATION", "TWITCH_SENSOR", "TWITCH_SEQ",
+        ]
+        let firstOnset = entries.first.flatMap {
+            ($0["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init)
+        }
+        let firstOffset = expected.first?["offset_s"] as? Double
+        var previousSeq = 0
+        for (entry, want) in zip(entries, expected) {
+            for key in required { #expect(entry[key] != nil, "missing \(key)") }
+            #expect(entry["PRIORITY"] as? String == "6")
+            #expect(entry["SYSLOG_IDENTIFIER"] as? String == "twitchd")
+            #expect(entry["TWITCH_LOCATION"] as? String == "left-calf")
+            #expect(entry["TWITCH_AXIS"] as? String == want["axis"] as? String)
+            let peak = (entry["TWITCH_PEAK_MG"] as? String).flatMap(Double.init) ?? -1
+            #expect(abs(peak - (want["peak_mg"] as? Double ?? -100)) < 0.02)
+            // Onsets: the same spacing as replay's (the daemon's clock starts elsewhere).
+            if let firstOnset, let firstOffset,
+                let onset = (entry["TWITCH_ONSET_MONOTONIC_USEC"] as? String).flatMap(Double.init),
+                let offset = want["offset_s"] as? Double
+            {
+                #expect(abs((onset - firstOnset) / 1e6 - (offset - firstOffset)) < 0.002)
+            }
+            let seq = Int(entry["TWITCH_SEQ"] as? String ?? "") ?? 0
+            #expect(seq > previousSeq)
+            previousSeq = seq
+            let message = entry["MESSAGE"] as? String ?? ""
+            #expect(message.hasPrefix("twitch left-calf ") && message.hasSuffix(" ms"))
+        }
+    }
+}

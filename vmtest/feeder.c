@@ -50,6 +50,7 @@
 #include <linux/i2c.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -395,6 +396,10 @@ int main(int argc, char **argv) {
     return run_static(static_s, lsb_g);
   }
   if (!bus || !pull || !trace || rate < 0) usage();
+  // Real-time priority (best effort) keeps the schedule tight inside the guest; the host's
+  // scheduling of the emulated CPUs is out of reach.
+  struct sched_param sp = {.sched_priority = 50};
+  if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0 && verbose) fprintf(stderr, "feeder: no SCHED_FIFO\n");
 
   int total;
   struct sample *s = load_trace(trace, lsb_g, &total);
@@ -426,6 +431,9 @@ int main(int argc, char **argv) {
     set_line(0);
     write_reg(REG_INT_SOURCE, 0);
     if (!wait_configured(timeout_ms * 4, 0)) die(1, "the reader never configured the chip");
+    // Turn-on time before the first sample (the real chip needs 1/ODR + ~1 ms): lets the reader
+    // finish starting up, so a poll in its start-up and the first edge do not meet.
+    sleep_ms(100);
   }
   drain_pipe();
   int64_t base = now_ns();
@@ -439,6 +447,7 @@ int main(int argc, char **argv) {
       sleep_ms(reset_ms);
       write_reg(REG_DEVID, DEVID_ADXL345);
       if (!wait_configured(timeout_ms * 4, 0)) die(1, "the reader never configured the chip again");
+      sleep_ms(100);
       drain_pipe();
       base = now_ns() - OFFSET(k);
     }

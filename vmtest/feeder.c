@@ -38,6 +38,10 @@
 //                        Y -0.5 g, Z +1 g while DATA_FORMAT.SELF_TEST is set), FIFO_STATUS
 //                        always holds the watermark the reader set in FIFO_CTL, and INT_SOURCE
 //                        says DATA_READY|WATERMARK, so every FIFO read returns that frame.
+//   --no-data-ready      leave INT_SOURCE.DATA_READY clear for samples announced by an edge
+//                        (the --start-high sample still sets it). A reader that polls after a
+//                        wait timed out (or was cut short) then finds nothing to read, so it
+//                        cannot take a sample by polling and again on its late edge.
 // Without --start-high the feeder first waits until the reader has configured the chip
 // (POWER_CTL measure bit set, FIFO_CTL bypass, DATA_READY enabled) and says so.
 //
@@ -336,7 +340,7 @@ static void usage(void) {
   die(64,
       "usage: feeder --bus DEV --pull PATH --trace CSV [--rate HZ] [--addr 0x53] [--start K] [--count N]\n"
       "       [--start-high] [--pause PID:K:M] [--reset K:MS] [--timeout-ms MS]\n"
-      "       [--lsb-g 0.0039] [--verbose]\n"
+      "       [--no-data-ready] [--lsb-g 0.0039] [--verbose]\n"
       "       feeder --bus DEV --static SECONDS [--addr 0x53]");
 }
 
@@ -363,7 +367,7 @@ static int wait_configured(int timeout_ms, int quiet) {
 int main(int argc, char **argv) {
   const char *bus = NULL, *pull = NULL, *trace = NULL;
   int addr = 0x53, start = 0, count = -1, start_high = 0, timeout_ms = 5000;
-  int pause_pid = 0, pause_at = -1, pause_n = 0, reset_at = -1, reset_ms = 0;
+  int pause_pid = 0, pause_at = -1, pause_n = 0, reset_at = -1, reset_ms = 0, data_ready = 1;
   double rate = 0, lsb_g = 0.0039, static_s = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -385,6 +389,7 @@ int main(int argc, char **argv) {
       if (sscanf(v, "%d:%d", &reset_at, &reset_ms) != 2) usage();
     } else if (strcmp(a, "--start-high") == 0) start_high = 1;
     else if (strcmp(a, "--verbose") == 0) verbose = 1;
+    else if (strcmp(a, "--no-data-ready") == 0) data_ready = 0;
     else usage();
 #undef ARG
   }
@@ -466,7 +471,7 @@ int main(int argc, char **argv) {
       // sample by polling and then again on the edge that follows.
       write_block(REG_DATAX0, s[k].bytes, 6);
       set_line(1);
-      write_reg(REG_INT_SOURCE, DATA_READY);
+      if (data_ready) write_reg(REG_INT_SOURCE, DATA_READY);
     }
     fed++;
     if (paused) {
@@ -478,6 +483,10 @@ int main(int argc, char **argv) {
       continue;
     }
     if (resume) {
+      // gpio-sim's edges reach the reader's queue through an irq_work and the line-event IRQ
+      // thread, which can run after the feeder's next step: give them 30 ms, so the reader's one
+      // wake-up finds all of them (else a late one wakes it again for the same sample).
+      sleep_ms(30);
       drain_pipe();
       if (kill(pause_pid, SIGCONT) < 0) die(71, "SIGCONT %d: %s", pause_pid, strerror(errno));
       printf("feeder: reader %d continued at sample %d\n", pause_pid, k);

@@ -6,6 +6,10 @@ import Foundation
     import Musl
 #endif
 
+/// glibc's `pthread_setname_np` (a GNU extension the Glibc module does not export).
+@_silgen_name("pthread_setname_np")
+private func pthreadSetName(_ thread: pthread_t, _ name: UnsafePointer<CChar>) -> Int32
+
 /// A plain POSIX thread that can be joined: acquisition blocks on the bus, so it must not run on the
 /// Swift concurrency pool.
 final class JoinableThread: @unchecked Sendable {
@@ -30,6 +34,8 @@ final class JoinableThread: @unchecked Sendable {
             }, box)
         if rc == 0 {
             started = true
+            // Named for `top -H` and /proc/PID/task/*/comm (the kernel keeps 15 bytes).
+            _ = pthreadSetName(thread, String(name.utf8.prefix(15)) ?? "twitchd")
         } else {
             Unmanaged<Box>.fromOpaque(box).release()
         }

@@ -40,13 +40,20 @@ final class JournaldNamespace {
         _ = waitUntil(5) { FileManager.default.fileExists(atPath: self.socket) }
     }
 
+    /// Stops journald the way a restart under systemd looks to a client.
+    ///
+    /// Under systemd the socket belongs to `systemd-journald.socket`, so datagrams queued while
+    /// journald restarts wait in it. A stand-alone journald owns its socket, and whatever is
+    /// queued when it dies dies with it. To stay faithful, the socket is unlinked first (new
+    /// sends fail and are spooled), journald is given time to drain what is already queued, and
+    /// only then is it stopped.
     func stop() {
         guard let p = process else { return }
+        unlink(socket)
+        usleep(500_000)
         p.terminate()
         p.waitUntilExit()
         process = nil
-        // journald leaves its socket behind; remove it so senders see the outage.
-        unlink(socket)
     }
 
     /// Entries of this namespace with `MESSAGE_ID`, as JSON objects, oldest first.

@@ -59,6 +59,53 @@ struct DetectorSyntheticTests {
         #expect(events.count == 1, "\(events)")
     }
 
+    @Test(
+        "twitches 150-300 ms apart, still ringing into each other, are separate events at 100-1000 Hz",
+        arguments: [100.0, 400.0, 1000.0])
+    func burstOfTwitches(rate: Double) throws {
+        // Slow, long-ringing twitches (12 Hz, 80 ms decay): each is still ringing when the next
+        // starts, the case a merge-by-quiet rule alone gets wrong.
+        let onsets = [4.0, 4.3, 4.5, 4.65, 7.0]
+        let synth = Synth(
+            rate: rate, duration: 10,
+            components: onsets.enumerated().map { k, onset in
+                twitch(onset: onset, frequency: k % 2 == 0 ? 12 : 18, peak: 0.02, decay: 0.08)
+            })
+        let (events, _, _) = try run(synth.samples(), rate: rate)
+        #expect(events.count == onsets.count, "\(events.map(\.onset))")
+        for onset in onsets {
+            #expect(
+                events.contains { abs($0.onset - onset) < 0.05 },
+                "no event near \(onset): \(events.map(\.onset))")
+        }
+    }
+
+    @Test("a burst just before a movement starts is held back whole, none of it reported early")
+    func burstBeforeMovement() throws {
+        var synth = Synth(rate: 400, duration: 12)
+        synth.components = [4.5, 4.7, 4.9].map { twitch(onset: $0, frequency: 20, peak: 0.02) }
+        // The limb turns over from 5.0 s on: gravity moves from z to x within a second.
+        synth.gravity = { t in
+            let angle = min(max(t - 5.0, 0), 1) * Double.pi / 2
+            return Vector3(x: sin(angle), y: 0, z: cos(angle))
+        }
+        let (events, states, _) = try run(synth.samples(), rate: 400)
+        #expect(states.first?.state == .active, "\(states)")
+        #expect(events.isEmpty, "\(events.map(\.onset))")
+    }
+
+    @Test("a slow doublet (10 Hz, discharges 40 ms apart, the second the larger) is one twitch")
+    func slowDoublet() throws {
+        let synth = Synth(
+            rate: 400, duration: 10,
+            components: [
+                twitch(onset: 5.0, frequency: 10, peak: 0.012, decay: 0.06),
+                twitch(onset: 5.04, frequency: 10, peak: 0.02, decay: 0.06),
+            ])
+        let (events, _, _) = try run(synth.samples(), rate: 400)
+        #expect(events.count == 1, "\(events.map(\.onset))")
+    }
+
     @Test("twitches a second apart are separate events")
     func separateTwitches() throws {
         let synth = Synth(

@@ -2,12 +2,13 @@
 #   make demo      run the daemon pipeline on a simulated limb, printing twitches live
 #   make test      install what is missing, then run the whole test suite
 #   make release   optimised build at .build/release/twitchd
+#   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build release test demo deps clean
+.PHONY: all build release test demo deps clean vmtest
 
 all: build
 
@@ -26,6 +27,11 @@ demo: release
 test:
 	@scripts/install-deps test
 	$(SWIFT) test
+
+# Kernel-level test under qemu: real i2c-dev/libgpiod code against i2c-stub and gpio-sim
+# (docs/testing-vm.md). Installs its packages through apt.
+vmtest:
+	vmtest/run
 
 clean:
 	rm -rf .build

@@ -55,7 +55,9 @@ extension Accelerometer {
                 results.append(ProbeResult(address: address, outcome: .found(kind)))
             } catch {
                 switch error {
-                case .bus(let e) where e.kind == .addressNotAcknowledged:
+                // ENXIO is how most adapters say nobody acknowledged the address; some (the
+                // kernel's i2c-stub among them) answer ENODEV for an address with no device.
+                case .bus(let e) where e.kind == .addressNotAcknowledged || e.kind == .deviceGone:
                     results.append(ProbeResult(address: address, outcome: .absent))
                 case .bus(let e):
                     results.append(ProbeResult(address: address, outcome: .error(e)))

@@ -101,7 +101,7 @@ struct Demo: ParsableCommand {
                 """
                 twitchd demo: simulated \(chipChoice.rawValue) at \(Int(rate)) Hz on a resting left calf (seed \(seed)).
                   events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
-                  \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")"). Not a medical device.
+                  \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")").
 
                 """.utf8))
         do {

@@ -54,9 +54,6 @@ struct Replay: AsyncParsableCommand {
             unreadable. Errors name the file and line; the twitches found before an error are \
             still printed, and JSON lines are never cut in half. Progress is shown on a \
             terminal for long files, never when standard error is redirected.
-
-            twitchd counts and describes twitches; it is not a medical device and does not \
-            diagnose anything.
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {

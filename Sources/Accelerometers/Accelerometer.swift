@@ -44,6 +44,9 @@ public final class Accelerometer {
     private var running = false
     private var lastProgressNs: UInt64 = 0
     private var lastPollNs: UInt64 = 0
+    /// When the last status read began. In bypass mode an edge no newer than this announced a sample
+    /// that read already took (its edge was still queued when a wait timed out and we polled).
+    private var lastReadStartNs: UInt64 = 0
     private var lastTimestampNs: UInt64 = 0
     private var mustPoll = false
 
@@ -193,7 +196,12 @@ public final class Accelerometer {
             if edge == nil && !forced && c.readOnlyOnEdges && interrupt != nil {
                 return ReadResult(count: 0, lost: 0, overrun: false)
             }
+            if !c.useFIFO, let e = edge, e <= lastReadStartNs {
+                // A late edge for a sample already read: reading now would deliver it twice.
+                return ReadResult(count: 0, lost: 0, overrun: false)
+            }
             // 2. Read the status/source register: acknowledges the interrupt.
+            lastReadStartNs = time.monotonicNanoseconds()
             let status: ChipStatus
             do { status = try driver.status(bus, c) } catch {
                 mustPoll = true

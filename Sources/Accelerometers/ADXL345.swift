@@ -37,7 +37,8 @@ struct ADXL345: ChipDriver {
             RangeEntry(g: 2, code: 0, gPerLSB: 0.0039), RangeEntry(g: 4, code: 1, gPerLSB: 0.0039),
             RangeEntry(g: 8, code: 2, gPerLSB: 0.0039), RangeEntry(g: 16, code: 3, gPerLSB: 0.0039),
         ],
-        defaultRate: 400, frameBytes: 6, fifoFrames: 32, watermarkInterrupt: true, framesPerBurst: false)
+        defaultRate: 400, frameBytes: 6, fifoFrames: 32, watermarkInterrupt: true, framesPerBurst: false,
+        overrunKeepsNewest: true)
 
     static func rateTable() -> [RateEntry] {
         var out: [RateEntry] = []

@@ -154,6 +154,7 @@ public final class Accelerometer {
         guard buffer.count > 0 else { return ReadResult(count: 0, lost: 0, overrun: false) }
         let c = configuration
         var lost = 0
+        var overran = false
 
         if pendingFrames == 0 {
             // 1. Wait for the interrupt, or until the FIFO should hold a watermark's worth.
@@ -210,8 +211,26 @@ public final class Accelerometer {
             let statusNs = time.monotonicNanoseconds()
             lastPollNs = statusNs
 
-            if status.overrun && c.useFIFO {
-                // 3a. Overrun: flush, and count everything produced since the last delivered sample.
+            if status.overrun && c.useFIFO && driver.table.overrunKeepsNewest && clock.hasPhase
+                && status.frames > 0
+            {
+                // 3a. Overrun in stream mode: the FIFO holds the newest `frames` samples, in
+                // order; only the ones before them were overwritten. Count those (from the sample
+                // clock) and read the rest instead of flushing them.
+                let newest = clock.newestIndex(at: statusNs)
+                let firstKept = newest &- UInt64(status.frames - 1)
+                let gap = Int(Int64(bitPattern: firstKept &- nextIndex))
+                if gap > 0 {
+                    lost = gap
+                    nextIndex = firstKept
+                    samplesLost &+= UInt64(gap)
+                }
+                overruns += 1
+                overran = true
+                edge = nil  // the edge was the watermark, long before these samples
+                dataReadyEdge = nil
+            } else if status.overrun && c.useFIFO {
+                // 3b. Overrun: flush, and count everything produced since the last delivered sample.
                 do { try driver.flushFIFO(bus, c) } catch {
                     mustPoll = true
                     throw .bus(error)
@@ -299,7 +318,7 @@ public final class Accelerometer {
         {
             mustPoll = true
         }
-        return ReadResult(count: out, lost: lost, overrun: false)
+        return ReadResult(count: out, lost: lost, overrun: overran)
     }
 
     /// How long without a sample counts as stalled: 20 batches, at least 250 ms.

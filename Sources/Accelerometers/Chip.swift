@@ -93,6 +93,9 @@ struct ChipTable: Sendable {
     /// Whether flushing the FIFO restarts the chip's sampling (a standby/measure cycle), so the
     /// timing phase must be re-learnt.
     var flushRestartsSampling: Bool = false
+    /// Whether, after an overrun, the FIFO still holds the newest samples in order (stream mode:
+    /// the oldest are overwritten), so they can be read instead of flushed.
+    var overrunKeepsNewest: Bool = false
 
     func rate(nearest hz: Double) -> RateEntry {
         rates.min { abs($0.hz - hz) < abs($1.hz - hz) } ?? rates[0]
@@ -247,7 +250,8 @@ public struct ReadResult: Sendable, Equatable {
     /// Samples the chip produced that will never be delivered (FIFO overrun, flush, missed
     /// data-ready). Estimated from the measured rate and the time of the gap.
     public var lost: Int
-    /// Whether this call found the FIFO overrun (and flushed it).
+    /// Whether this call found the FIFO overrun (and flushed it, or, in stream mode on a chip
+    /// that keeps the newest samples, read those).
     public var overrun: Bool
 
     public init(count: Int, lost: Int, overrun: Bool) {

@@ -51,6 +51,7 @@ public final class MPU6050Model: SimulatedChip {
     /// pin gives a 50 us pulse per event rather than holding a level.
     private var lastEventNs: UInt64 = .max
     private var lastEventBits: UInt8 = 0
+    override public var interruptIsPulse: Bool { regs[0x37] & 0x20 == 0 }
     override public var interruptLevel: Bool {
         if regs[0x37] & 0x20 != 0 { return intStatus & regs[0x38] != 0 }  // latched
         return lastEventNs == time.monotonicNanoseconds() && lastEventBits & regs[0x38] != 0

@@ -50,6 +50,8 @@ open class SimulatedChip: SensorBus {
     open var chipName: String { "chip" }
 
     public let time: any TimeSource
+    /// `time` when it is a virtual clock (looked up once: transactions charge their wire time to it).
+    private let virtualClock: VirtualClock?
     public let source: any SampleSource
     /// Relative error of the oscillator, e.g. 0.025 = 2.5 % fast.
     public let oscillatorError: Double
@@ -102,6 +104,7 @@ open class SimulatedChip: SensorBus {
         self.address = address
         self.source = source
         self.time = time
+        self.virtualClock = time as? VirtualClock
         self.oscillatorError = oscillatorError
         self.maxBurstLength = maxBurstLength
         self.busSpeedHz = busSpeedHz
@@ -132,6 +135,9 @@ open class SimulatedChip: SensorBus {
     open func produce(_ g: Vector3) {}
     /// The INT1 pin level now.
     open var interruptLevel: Bool { false }
+    /// Whether the INT1 pin only pulses at the instant of a sample (``interruptLevel`` depends on
+    /// the clock reading exactly that instant) rather than holding a level until acknowledged.
+    open var interruptIsPulse: Bool { false }
     /// Samples waiting to be read.
     open var waitingSamples: Int { 0 }
 
@@ -168,7 +174,7 @@ open class SimulatedChip: SensorBus {
     }
 
     public func writeRegister(_ register: UInt8, value: UInt8) throws(BusError) {
-        try begin(bits: 9 * 3 + 2, operation: "write 0x\(String(register, radix: 16))")
+        try begin(bits: 9 * 3 + 2, register: register, write: true)
         counters.writeTransactions += 1
         counters.bytesWritten += 1
         if measuring && standbyOnlyRegisters.contains(register) {
@@ -184,7 +190,7 @@ open class SimulatedChip: SensorBus {
         guard buffer.count <= maxBurstLength else {
             throw BusError(kind: .unsupported, errno: EINVAL, operation: "read \(buffer.count) bytes")
         }
-        try begin(bits: 9 * (3 + buffer.count) + 3, operation: "read 0x\(String(register, radix: 16))")
+        try begin(bits: 9 * (3 + buffer.count) + 3, register: register, write: false)
         counters.readTransactions += 1
         counters.bytesRead += buffer.count
         readBurst(register, into: buffer)
@@ -194,12 +200,13 @@ open class SimulatedChip: SensorBus {
     }
 
     /// Charges the transaction to the clock, applies faults, and brings the sample stream up to now.
-    private func begin(bits: Int, operation: String) throws(BusError) {
+    /// (No allocation unless it fails: the operation's text is built only for an error.)
+    private func begin(bits: Int, register: UInt8, write: Bool) throws(BusError) {
         if pendingStallNs > 0 {
             time.sleep(nanoseconds: pendingStallNs)
             pendingStallNs = 0
         }
-        if let vc = time as? VirtualClock {
+        if let vc = virtualClock {
             vc.advance(by: UInt64(Double(bits) / busSpeedHz * 1e9))
         }
         if vanished, let r = returnAtNs, time.monotonicNanoseconds() >= r {
@@ -208,17 +215,21 @@ open class SimulatedChip: SensorBus {
         counters.transactions += 1
         counters.wireBits += bits
         if vanished {
-            throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: operation)
+            throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: operation(register, write))
         }
         if nackCount > 0 {
             nackCount -= 1
-            throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: operation)
+            throw BusError(kind: .addressNotAcknowledged, errno: ENXIO, operation: operation(register, write))
         }
         if eioCount > 0 {
             eioCount -= 1
-            throw BusError(kind: .busError, errno: EIO, operation: operation)
+            throw BusError(kind: .busError, errno: EIO, operation: operation(register, write))
         }
         catchUp()
+    }
+
+    private func operation(_ register: UInt8, _ write: Bool) -> String {
+        (write ? "write 0x" : "read 0x") + String(register, radix: 16)
     }
 
     // MARK: - Sample production
@@ -292,22 +303,41 @@ open class SimulatedChip: SensorBus {
             catchUp(to: deadline)
             return nil
         }
+        if interruptIsPulse {
+            // The level is only high at the instant of a sample: step the clock sample by sample.
+            while true {
+                guard let t = nextSampleTime, t <= deadline else {
+                    sleep(until: deadline)
+                    catchUp(to: deadline)
+                    return nil
+                }
+                sleep(until: t)
+                catchUp(to: t)
+                if interruptLevel && !stuckFIFO { return t }
+            }
+        }
+        // A latched level: nothing but the oscillator changes the chip while the host waits, so
+        // produce ahead (the samples are the same whenever they are computed) to find the sample
+        // that raises the line, then sleep once until its time. One wake-up per edge, not one per
+        // sample, on the real clock.
         while true {
             guard let t = nextSampleTime, t <= deadline else {
                 sleep(until: deadline)
                 catchUp(to: deadline)
                 return nil
             }
-            sleep(until: t)
             catchUp(to: t)
-            if interruptLevel && !stuckFIFO { return t }
+            if interruptLevel && !stuckFIFO {
+                sleep(until: t)
+                return t
+            }
         }
     }
 
     private func sleep(until t: UInt64) {
         let now = time.monotonicNanoseconds()
         if t > now { time.sleep(nanoseconds: t - now) }
-        if let vc = time as? VirtualClock { vc.advance(to: t) }
+        if let vc = virtualClock { vc.advance(to: t) }
     }
 }
 

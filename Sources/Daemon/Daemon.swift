@@ -223,23 +223,26 @@ public final class Daemon: @unchecked Sendable {
     private func makeOutputs(_ config: DaemonConfiguration) throws(DaemonStartError) -> [SinkRunner] {
         var sinks: [any EventSink] = []
         if config.journal, let journal = options.journalFactory(config, logger) { sinks.append(journal) }
+        socketServer = nil
         if let path = config.eventSocket {
             do {
-                let logger = self.logger
-                let server = try EventSocketServer(
-                    path: path, clientBufferLimit: options.clientBufferLimit,
-                    log: { logger.warning("\($0)") })
-                socketServer = server
-                sinks.append(server)
+                sinks.append(try openEventSocket(path))
                 logger.info("serving events on \(path)")
             } catch {
                 throw DaemonStartError("event socket: \(error.description)", exit: .cantCreate)
             }
-        } else {
-            socketServer = nil
         }
         sinks.append(contentsOf: options.extraSinks)
         return sinks.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
+    }
+
+    /// Serves events on `path` and makes that server the current one (the one `tail` finds).
+    private func openEventSocket(_ path: String) throws(EventSocketServer.SetupError) -> EventSocketServer {
+        let logger = self.logger
+        let server = try EventSocketServer(
+            path: path, clientBufferLimit: options.clientBufferLimit, log: { logger.warning("\($0)") })
+        socketServer = server
+        return server
     }
 
     private func closeOutputs() {
@@ -294,20 +297,11 @@ public final class Daemon: @unchecked Sendable {
             }
             var fresh: [any EventSink] = []
             if new.journal, let journal = options.journalFactory(new, logger) { fresh.append(journal) }
+            socketServer = nil
             if let path = new.eventSocket {
-                do {
-                    let logger = self.logger
-                    let server = try EventSocketServer(
-                        path: path, clientBufferLimit: options.clientBufferLimit,
-                        log: { logger.warning("\($0)") })
-                    socketServer = server
-                    fresh.append(server)
-                } catch {
+                do { fresh.append(try openEventSocket(path)) } catch {
                     logger.error("reload: event socket: \(error.description)")
-                    socketServer = nil
                 }
-            } else {
-                socketServer = nil
             }
             let freshRunners = fresh.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
             let all = freshRunners + keep
@@ -496,7 +490,7 @@ public final class Daemon: @unchecked Sendable {
             {
                 finishDetector(c)
                 c.detector = d
-                logger.info("\(c.sensor.location): detector set for \(format(rate, 1)) Hz")
+                logger.info("\(c.sensor.location): detector set for \(fixed(rate, 1)) Hz")
                 c.detectorRate = rate
             }
         }

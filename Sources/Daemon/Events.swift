@@ -58,7 +58,7 @@ public struct DaemonEvent: Sendable, Equatable {
     public var message: String {
         switch kind {
         case .twitch(let t):
-            return "twitch \(location) \(format(t.peakMg, 1)) mg \(Int(t.durationMs.rounded())) ms"
+            return "twitch \(location) \(fixed(t.peakMg, 1)) mg \(Int(t.durationMs.rounded())) ms"
         case .state(let s):
             switch s {
             case .rest: return "\(location) at rest: counting twitches"
@@ -84,9 +84,9 @@ public struct DaemonEvent: Sendable, Equatable {
         s += ",\"\(prefix)_monotonic_usec\":\(monotonicUsec),\"\(prefix)_realtime_usec\":\(realtimeUsec)"
         switch kind {
         case .twitch(let t):
-            s += ",\"duration_ms\":\(format(t.durationMs, 1)),\"peak_mg\":\(format(t.peakMg, 3))"
-            s += ",\"axis\":\"\(t.axis.rawValue)\",\"freq_hz\":\(format(t.frequencyHz, 1))"
-            s += ",\"snr\":\(format(t.snr, 2)),\"confidence\":\(format(t.confidence, 3))"
+            s += ",\"duration_ms\":\(fixed(t.durationMs, 1)),\"peak_mg\":\(fixed(t.peakMg, 3))"
+            s += ",\"axis\":\"\(t.axis.rawValue)\",\"freq_hz\":\(fixed(t.frequencyHz, 1))"
+            s += ",\"snr\":\(fixed(t.snr, 2)),\"confidence\":\(fixed(t.confidence, 3))"
         case .state(let state):
             s += ",\"state\":\"\(state.rawValue)\""
         case .sensorLost(let detail):
@@ -99,42 +99,4 @@ public struct DaemonEvent: Sendable, Equatable {
         s += ",\"emitted_monotonic_usec\":\(emittedMonotonicUsec)}"
         return s
     }
-}
-
-/// Fixed-point decimal formatting without Foundation's locale machinery.
-func format(_ value: Double, _ decimals: Int) -> String {
-    guard value.isFinite else { return "0" }
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    guard scaled < 9e15 else { return String(value) }
-    let n = Int64(scaled)
-    let sign = value < 0 && n != 0 ? "-" : ""
-    let whole = n / Int64(scale)
-    if decimals == 0 { return "\(sign)\(whole)" }
-    var frac = String(n % Int64(scale))
-    while frac.count < decimals { frac = "0" + frac }
-    return "\(sign)\(whole).\(frac)"
-}
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TwitchCore
 
 #if canImport(Glibc)
     import Glibc
@@ -50,11 +51,11 @@ public struct EventPrinter: Sendable {
         case "twitch":
             let mg = num("peak_mg")
             let sizeCode = mg >= 50 ? "1;31" : mg >= 10 ? "1;33" : "1;32"
-            let size = paint(pad(format(mg, 1), 7, right: true) + " mg", sizeCode)
+            let size = paint(pad(fixed(mg, 1), 7, right: true) + " mg", sizeCode)
             let dur = pad("\(Int(num("duration_ms").rounded())) ms", 7, right: true)
             let axis = o["axis"] as? String ?? "?"
             let freq = pad("\(Int(num("freq_hz").rounded())) Hz", 6, right: true)
-            let conf = format(num("confidence"), 2)
+            let conf = fixed(num("confidence"), 2)
             return "\(when)  \(loc)  twitch \(size) \(dur)  \(axis) \(freq)  conf \(conf)  #\(seq)"
         case "state":
             let state = o["state"] as? String ?? "?"

@@ -110,7 +110,8 @@ final class PacedClock: TimeSource, @unchecked Sendable {
     }
 }
 
-extension SourceFactories {
+/// Ways to turn a configured sensor into a ``SampleSource``.
+public enum SourceFactories {
     /// Every sensor through its chip driver: `/dev/i2c-N` buses with the Linux adapter (and a
     /// GPIO data-ready line when `interrupt` is set), `sim:CHIP` buses with a simulated chip.
     public static let drivers: SourceFactory = { sensor throws(SourceError) in

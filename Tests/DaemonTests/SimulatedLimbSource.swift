@@ -2,12 +2,15 @@ import Foundation
 import Traces
 import TwitchCore
 
+@testable import Daemon
+
 /// A `sim:` sensor fed straight from the Traces module: the trace simulator (a limb at rest with
 /// twitches, tremor and the occasional movement) or a trace file, paced in real time (or `speed`
 /// times faster) and delivered in FIFO-sized bursts like a chip with a watermark interrupt.
 ///
-/// Stand-in until the simulated chips (register level, behind a `SensorBus`) and drivers are
-/// wired in; it has the same timing behaviour but skips the register round trip.
+/// A test double for the pipeline tests: the same timing behaviour as a chip with a watermark
+/// interrupt, without the register round trip. `twitchd run` and `demo` never use it: their
+/// `sim:` sensors are register-level simulated chips read by the real drivers.
 final class SimulatedLimbSource: SampleSource {
     let name: String
     let sampleRate: Double
@@ -118,12 +121,11 @@ final class SimulatedLimbSource: SampleSource {
 }
 
 /// Builds sources with what is available in this build.
-public enum SourceFactories {
-    /// `sim:CHIP` sensors: a simulated limb (Traces simulator or a trace file); real buses are
-    /// not wired into this build yet.
-    public static let simulated: SourceFactory = { sensor throws(SourceError) in
+extension SourceFactories {
+    /// `sim:CHIP` sensors as a register-free simulated limb (Traces simulator or a trace file).
+    static let simulated: SourceFactory = { sensor throws(SourceError) in
         guard sensor.isSimulated else {
-            throw SourceError("real I2C buses are not wired into this build yet", transient: false)
+            throw SourceError("the register-free test source serves sim: sensors only", transient: false)
         }
         return try SimulatedLimbSource(sensor: sensor)
     }

@@ -1,7 +1,7 @@
 # twitchd: build, test, demo, install.
 #   make demo      run the daemon pipeline on a simulated limb, printing twitches live
 #   make test      install what is missing, then run the whole test suite
-#   make release   optimised build at .build/release/twitchd
+#   make release   optimised build at .build/release/twitchd, Swift runtime linked in statically
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
 
 SWIFT ?= swift
@@ -18,8 +18,11 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The Swift runtime and Foundation are linked in statically: the daemon then needs no Swift
+# toolchain on the machine it runs on, and its resident memory is about 4 MiB lower than with the
+# shared libraries (BENCHMARKS.md, "Daemon").
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 demo: release
 	.build/release/twitchd demo --duration 60s

@@ -168,17 +168,9 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
         #expect(saved.trimmingCharacters(in: .whitespacesAndNewlines) == String(seqs.last ?? 0))
         #expect(!FileManager.default.fileExists(atPath: dir + "/events.sock"))
         if let journal {
-            var got: [String] = []
-            _ = waitUntil(5) {
-                got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
-                    $0["TWITCH_SEQ"] as? String
-                }
-                return got.count
-                    >= jsonObjects(client.lines).filter { $0["type"] as? String == "twitch" }.count
-            }
             let twitchSeqs = jsonObjects(client.lines).filter { $0["type"] as? String == "twitch" }
                 .compactMap { ($0["seq"] as? Int).map(String.init) }
-            #expect(got == twitchSeqs)
+            #expect(journal.twitchSeqs(atLeast: twitchSeqs.count) == twitchSeqs)
         }
     }
 

@@ -72,6 +72,21 @@ final class JournaldNamespace {
         }
     }
 
+    /// Twitch entries once journald holds at least `count` of them (or after 5 s), oldest first.
+    func twitchEntries(atLeast count: Int) -> [[String: Any]] {
+        var got: [[String: Any]] = []
+        _ = waitUntil(5) {
+            got = entries(messageID: JournalMessageID.twitch)
+            return got.count >= count
+        }
+        return got
+    }
+
+    /// `TWITCH_SEQ` of the twitch entries, once there are at least `count` (or after 5 s).
+    func twitchSeqs(atLeast count: Int) -> [String] {
+        twitchEntries(atLeast: count).compactMap { $0["TWITCH_SEQ"] as? String }
+    }
+
     deinit {
         stop()
         try? FileManager.default.removeItem(atPath: "/run/systemd/journal.\(name)")
@@ -83,23 +98,43 @@ final class JournaldNamespace {
     }
 }
 
+/// A journald namespace, a scratch directory, and a started daemon on one simulated sensor
+/// (`left-calf`) writing to that journal, with a collector beside it.
+struct JournaledRun {
+    let journal: JournaldNamespace
+    let dir: String
+    let collector = Collector()
+    let config: DaemonConfiguration
+    let daemon: Daemon
+
+    /// `nil` (with the reason printed) where journald cannot run here.
+    init?(tag: String, seed: UInt64, speed: Double) throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return nil
+        }
+        journal = JournaldNamespace(tag: tag)
+        try journal.start()
+        dir = temporaryDirectory("j\(tag)")
+        var c = simConfiguration(dir: dir, sensors: [("left-calf", seed)], speed: speed)
+        c.journal = true
+        c.journalSocket = journal.socket
+        config = c
+        daemon = Daemon(configuration: c, options: testOptions(extra: [collector.sink]))
+        try daemon.start()
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
 @Suite(.serialized) struct JournalEndToEndTests {
     /// Every event the daemon emitted is in the journal with all its fields.
     @Test func everyEventReachesJournaldWithItsFields() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
+        guard let run = try JournaledRun(tag: "e2e", seed: 4, speed: 8) else {
             return
         }
-        let journal = JournaldNamespace(tag: "e2e")
-        try journal.start()
-        let dir = temporaryDirectory("journal")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let collector = Collector()
-        var config = simConfiguration(dir: dir, sensors: [("left-calf", 4)], speed: 8)
-        config.journal = true
-        config.journalSocket = journal.socket
-        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
-        try daemon.start()
+        defer { run.cleanUp() }
+        let (journal, collector, daemon) = (run.journal, run.collector, run.daemon)
         // A tail client that never reads, its buffers kept full: it must not delay the journal.
         let stuck = try #require(RawClient(path: daemon.eventSocketPath ?? ""))
         let filler = String(repeating: "x", count: 4000)
@@ -107,12 +142,8 @@ final class JournaldNamespace {
         #expect(waitUntil(10) { collector.count >= 8 })
         daemon.stop()
         _ = stuck
-        let sent = collector.all.filter { if case .twitch = $0.kind { true } else { false } }
-        var got: [[String: Any]] = []
-        _ = waitUntil(5) {
-            got = journal.entries(messageID: JournalMessageID.twitch)
-            return got.count >= sent.count
-        }
+        let sent = collector.twitches
+        let got = journal.twitchEntries(atLeast: sent.count)
         #expect(got.count == sent.count)
         for (event, entry) in zip(sent, got) {
             guard case .twitch(let t) = event.kind else { continue }
@@ -143,20 +174,12 @@ final class JournaldNamespace {
 
     /// A reload that rebuilds the outputs (new event socket) loses no event on the way to journald.
     @Test func reloadRebuildingOutputsLosesNothing() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
+        guard let run = try JournaledRun(tag: "reload", seed: 6, speed: 10) else {
             return
         }
-        let journal = JournaldNamespace(tag: "reload")
-        try journal.start()
-        let dir = temporaryDirectory("jreload")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let collector = Collector()
-        var config = simConfiguration(dir: dir, sensors: [("left-calf", 6)], speed: 10)
-        config.journal = true
-        config.journalSocket = journal.socket
-        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
-        try daemon.start()
+        defer { run.cleanUp() }
+        let (journal, dir, collector, daemon) = (run.journal, run.dir, run.collector, run.daemon)
+        var config = run.config
         #expect(waitUntil(10) { collector.count >= 3 })
         var moved = config
         moved.eventSocket = dir + "/moved.sock"
@@ -172,35 +195,17 @@ final class JournaldNamespace {
         daemon.stop()
         client.pump(0.2)
         #expect(!client.seqs.isEmpty)
-        let sent = collector.all.filter { if case .twitch = $0.kind { true } else { false } }.map {
-            String($0.seq)
-        }
-        var got: [String] = []
-        _ = waitUntil(5) {
-            got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
-                $0["TWITCH_SEQ"] as? String
-            }
-            return got.count >= sent.count
-        }
-        #expect(got == sent)
+        let sent = collector.twitchSeqs
+        #expect(journal.twitchSeqs(atLeast: sent.count) == sent)
     }
 
     /// journald stopped mid-run and started again: no event lost, order kept.
     @Test func journaldRestartLosesNothing() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
+        guard let run = try JournaledRun(tag: "restart", seed: 5, speed: 8) else {
             return
         }
-        let journal = JournaldNamespace(tag: "restart")
-        try journal.start()
-        let dir = temporaryDirectory("jrestart")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let collector = Collector()
-        var config = simConfiguration(dir: dir, sensors: [("left-calf", 5)], speed: 8)
-        config.journal = true
-        config.journalSocket = journal.socket
-        let daemon = Daemon(configuration: config, options: testOptions(extra: [collector.sink]))
-        try daemon.start()
+        defer { run.cleanUp() }
+        let (journal, collector, daemon) = (run.journal, run.collector, run.daemon)
         #expect(waitUntil(10) { collector.count >= 3 })
         journal.stop()
         let atStop = collector.count
@@ -208,17 +213,8 @@ final class JournaldNamespace {
         try journal.start()
         #expect(waitUntil(10) { collector.count >= atStop + 7 })
         daemon.stop()
-        let sent = collector.all.filter { if case .twitch = $0.kind { true } else { false } }.map {
-            String($0.seq)
-        }
-        var got: [String] = []
-        _ = waitUntil(5) {
-            got = journal.entries(messageID: JournalMessageID.twitch).compactMap {
-                $0["TWITCH_SEQ"] as? String
-            }
-            return got.count >= sent.count
-        }
-        #expect(got == sent)
+        let sent = collector.twitchSeqs
+        #expect(journal.twitchSeqs(atLeast: sent.count) == sent)
     }
 }
 

@@ -44,6 +44,10 @@ final class Collector: Sendable {
     let events = Mutex<[DaemonEvent]>([])
     var count: Int { events.withLock { $0.count } }
     var all: [DaemonEvent] { events.withLock { $0 } }
+    /// The twitch events, in emission order.
+    var twitches: [DaemonEvent] { all.filter { if case .twitch = $0.kind { true } else { false } } }
+    /// Their sequence numbers, as the journal's `TWITCH_SEQ` spells them.
+    var twitchSeqs: [String] { twitches.map { String($0.seq) } }
     var sink: ClosureSink {
         ClosureSink(name: "collector") { [self] e in events.withLock { $0.append(e) } }
     }

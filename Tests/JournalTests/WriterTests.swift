@@ -141,13 +141,7 @@ struct WriterTests {
     func spoolSurvivesRestart() throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let path = dir.path + "/socket"
-        do {
-            let writer = try JournalWriter(
-                .init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
-            for i in 0..<7 { writer.send(numbered(i)) }
-            writer.close()
-        }
+        let path = try spoolWithNoJournald(entries: 7, in: dir)
         let sock = try TestSocket(directory: dir.path)
         let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
         defer { writer.close() }
@@ -163,13 +157,7 @@ struct WriterTests {
     func tornTail() throws {
         let dir = try TempDir()
         defer { dir.remove() }
-        let path = dir.path + "/socket"
-        do {
-            let writer = try JournalWriter(
-                .init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
-            for i in 0..<3 { writer.send(numbered(i)) }
-            writer.close()
-        }
+        let path = try spoolWithNoJournald(entries: 3, in: dir)
         // Simulate a crash in the middle of appending a fourth record.
         let spoolPath = dir.path + "/journal.spool"
         let handle = try #require(FileHandle(forWritingAtPath: spoolPath))
@@ -311,4 +299,14 @@ struct WriterTests {
             #expect(got.filter { $0 / 1000 == t } == (0..<100).map { t * 1000 + $0 })
         }
     }
+}
+
+/// Sends `entries` numbered entries from a writer whose journald socket does not exist, so they
+/// all land in the file spool in `dir`, then closes the writer. Returns the socket path it used.
+private func spoolWithNoJournald(entries: Int, in dir: TempDir) throws -> String {
+    let path = dir.path + "/socket"
+    let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
+    for i in 0..<entries { writer.send(numbered(i)) }
+    writer.close()
+    return path
 }

@@ -18,11 +18,12 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The Swift runtime and Foundation are linked in statically: the daemon then needs no Swift
-# toolchain on the machine it runs on, and its resident memory is about 4 MiB lower than with the
-# shared libraries (BENCHMARKS.md, "Daemon").
+# The Swift runtime and FoundationEssentials are linked in statically: the daemon then needs no
+# Swift toolchain on the machine it runs on, and it stays under 16 MiB resident (BENCHMARKS.md,
+# "Memory"). check-footprint fails the build if Foundation's ICU layer creeps back in.
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
+	scripts/check-footprint .build/release/twitchd
 
 demo: release
 	.build/release/twitchd demo --duration 60s

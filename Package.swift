@@ -13,6 +13,9 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // Members come only from modules a file imports: Foundation, which TOMLKit loads, cannot slip
+    // back into the daemon through an overload (the daemon links FoundationEssentials only).
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(

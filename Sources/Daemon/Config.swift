@@ -1,6 +1,12 @@
 public import Detector
-import Foundation
 import TOMLKit
+import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The chips twitchd knows how to drive, or `auto` to identify the chip from its ID registers.
 public enum ChipChoice: String, Sendable, Equatable, CaseIterable {
@@ -185,9 +191,9 @@ struct KeyLines {
         var inMultiline: String?
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmed
             if let delimiter = inMultiline {
-                if line.contains(delimiter) { inMultiline = nil }
+                if line.firstRange(of: delimiter) != nil { inMultiline = nil }
                 continue
             }
             if line.hasPrefix("[[") {
@@ -200,12 +206,13 @@ struct KeyLines {
                 table = Self.headerName(line.dropFirst())
                 if lines[table] == nil { lines[table] = number }
             } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
-                var key = line[..<eq].trimmingCharacters(in: .whitespaces)
-                key = key.trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                var key = line[..<eq].trimmed
+                key = String(key.trimmingPrefix(while: { $0 == "\"" || $0 == "'" }))
+                while key.last == "\"" || key.last == "'" { key.removeLast() }
                 let full = table.isEmpty ? key : "\(table).\(key)"
                 if lines[full] == nil { lines[full] = number }
                 let rest = line[line.index(after: eq)...]
-                for d in ["\"\"\"", "'''"] where rest.components(separatedBy: d).count == 2 {
+                for d in ["\"\"\"", "'''"] where rest.ranges(of: d).count == 1 {
                     inMultiline = d
                 }
             }
@@ -214,7 +221,7 @@ struct KeyLines {
 
     private static func headerName(_ s: Substring) -> String {
         let end = s.firstIndex(of: "]") ?? s.endIndex
-        return s[..<end].trimmingCharacters(in: .whitespaces)
+        return s[..<end].trimmed
     }
 
     /// The line of `key`, else of the closest enclosing table, else 0.
@@ -416,8 +423,10 @@ private struct Validator {
             }
         }
         if let location {
-            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
-            if location.isEmpty || location.unicodeScalars.contains(where: { !allowed.contains($0) }) {
+            let allowed: (Character) -> Bool = {
+                $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "."
+            }
+            if location.isEmpty || !location.allSatisfy(allowed) {
                 fail(
                     "\(path).location",
                     "expected a label of letters, digits, '-', '_' or '.' (e.g. left-calf)")

@@ -1,8 +1,14 @@
 import Detector
-import Foundation
+import Dispatch
 public import Logging
 import Synchronization
 public import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How the daemon is built: where samples come from, which detector, which extra outputs.
 public struct DaemonOptions: Sendable {
@@ -632,7 +638,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func loadSeq() -> UInt64 {
         guard let text = try? String(contentsOfFile: seqFile, encoding: .utf8) else { return 0 }
-        return UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        return UInt64(text.trimmed) ?? 0
     }
 
     private func saveSeq() {

@@ -1,10 +1,15 @@
 import Accelerometers
-import Foundation
 import GPIO
 import SensorBus
 import SensorSim
 import Traces
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A sensor read through its chip driver: the drivers' ``ResilientAccelerometer`` (retries,
 /// re-probing after an outage, overrun accounting) on a real I2C bus (`/dev/i2c-N`, data-ready on

@@ -1,5 +1,10 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -46,7 +51,7 @@ public final class EventSocketServer: EventSink {
         self.path = path
         self.clientBufferLimit = clientBufferLimit
         self.log = log
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = Paths.directory(of: path)
         if !dir.isEmpty {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }

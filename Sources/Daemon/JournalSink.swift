@@ -1,6 +1,12 @@
-import Foundation
 public import Journal
 public import Logging
+import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Writes events to journald through the Journal module's ``JournalWriter``: native protocol,
 /// memfd fallback for large entries, and an ordered on-disk spool in the state directory while

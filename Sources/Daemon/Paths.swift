@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -26,6 +30,26 @@ public enum Paths {
         return runtimeDirectoryCandidates().map { $0 + "/events.sock" }.filter { seen.insert($0).inserted }
     }
 
+    /// The directory part of `path`, as `dirname` gives it but "" for a bare file name:
+    /// `/run/twitchd/events.sock` -> `/run/twitchd`, `/events.sock` -> `/`, `events.sock` -> "".
+    public static func directory(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.last == "/" { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        var dir = p[..<slash]
+        while dir.count > 1 && dir.last == "/" { dir = dir.dropLast() }
+        return dir.isEmpty ? "/" : String(dir)
+    }
+
+    /// The last component of `path` (trailing slashes ignored): `/run/twitchd/events.sock` ->
+    /// `events.sock`.
+    public static func fileName(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.last == "/" { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/"), p.count > 1 else { return String(p) }
+        return String(p[p.index(after: slash)...])
+    }
+
     /// The first directory among `candidates` that exists (or can be made) and is writable.
     public static func firstWritableDirectory(_ candidates: [String]) -> String? {
         for dir in candidates {
@@ -38,10 +62,10 @@ public enum Paths {
 
     /// `path` when its directory is writable; else the same file name in a writable runtime dir.
     public static func usableSocketPath(_ path: String) -> String {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = Paths.directory(of: path)
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if access(dir, W_OK | X_OK) == 0 { return path }
-        let name = (path as NSString).lastPathComponent
+        let name = Paths.fileName(of: path)
         if let d = firstWritableDirectory(runtimeDirectoryCandidates()) { return d + "/" + name }
         return path
     }

@@ -1,5 +1,10 @@
-import Foundation
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -38,43 +43,70 @@ public struct EventPrinter: Sendable {
         return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(msText)"
     }
 
-    /// One line for an event given as a parsed JSON object (the tail client's view).
-    public func line(json o: [String: Any]) -> String? {
-        guard let type = o["type"] as? String else { return nil }
-        let location = o["location"] as? String ?? "?"
-        let seq = (o["seq"] as? NSNumber)?.int64Value ?? 0
-        let realtime = ((o["onset_realtime_usec"] ?? o["time_realtime_usec"]) as? NSNumber)?.int64Value ?? 0
-        let when = paint(Self.clock(realtime), "2")
+    /// The fields of an event's JSON line that the terminal view shows. All optional, so a line
+    /// from an older or newer daemon still prints what it has.
+    struct EventFields: Decodable {
+        var type: String?
+        var seq: Int64?
+        var location: String?
+        var onsetRealtimeUsec: Int64?
+        var timeRealtimeUsec: Int64?
+        var peakMg: Double?
+        var durationMs: Double?
+        var axis: String?
+        var freqHz: Double?
+        var confidence: Double?
+        var state: String?
+        var detail: String?
+        var lostSamples: Int?
+        var stage: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type, seq, location, axis, confidence, state, detail, stage
+            case onsetRealtimeUsec = "onset_realtime_usec"
+            case timeRealtimeUsec = "time_realtime_usec"
+            case peakMg = "peak_mg"
+            case durationMs = "duration_ms"
+            case freqHz = "freq_hz"
+            case lostSamples = "lost_samples"
+        }
+    }
+
+    /// One line for an event given as its JSON line (the tail client's view); nil for a line that
+    /// is not an event this version knows.
+    public func line(jsonLine: String) -> String? {
+        guard let o = try? JSONDecoder().decode(EventFields.self, from: Data(jsonLine.utf8)),
+            let type = o.type
+        else { return nil }
+        let location = o.location ?? "?"
+        let seq = o.seq ?? 0
+        let when = paint(Self.clock(o.onsetRealtimeUsec ?? o.timeRealtimeUsec ?? 0), "2")
         let loc = paint(pad(location, 12), "1;36")
-        func num(_ key: String) -> Double { (o[key] as? NSNumber)?.doubleValue ?? 0 }
         switch type {
         case "twitch":
-            let mg = num("peak_mg")
+            let mg = o.peakMg ?? 0
             let sizeCode = mg >= 50 ? "1;31" : mg >= 10 ? "1;33" : "1;32"
             let size = paint(pad(fixed(mg, 1), 7, right: true) + " mg", sizeCode)
-            let dur = pad("\(Int(num("duration_ms").rounded())) ms", 7, right: true)
-            let axis = o["axis"] as? String ?? "?"
-            let freq = pad("\(Int(num("freq_hz").rounded())) Hz", 6, right: true)
-            let conf = fixed(num("confidence"), 2)
+            let dur = pad("\(Int((o.durationMs ?? 0).rounded())) ms", 7, right: true)
+            let axis = o.axis ?? "?"
+            let freq = pad("\(Int((o.freqHz ?? 0).rounded())) Hz", 6, right: true)
+            let conf = fixed(o.confidence ?? 0, 2)
             return "\(when)  \(loc)  twitch \(size) \(dur)  \(axis) \(freq)  conf \(conf)  #\(seq)"
         case "state":
-            let state = o["state"] as? String ?? "?"
             let text: String
-            switch state {
+            switch o.state ?? "?" {
             case "rest": text = "at rest: counting twitches"
             case "active": text = "moving: not counting"
             default: text = "very still: sensor not worn?"
             }
             return "\(when)  \(loc)  \(paint(text, "2"))  #\(seq)"
         case "sensor-lost":
-            return
-                "\(when)  \(loc)  \(paint("sensor lost: \(o["detail"] as? String ?? "")", "1;31"))  #\(seq)"
+            return "\(when)  \(loc)  \(paint("sensor lost: \(o.detail ?? "")", "1;31"))  #\(seq)"
         case "sensor-back":
             return "\(when)  \(loc)  \(paint("sensor back", "1;32"))  #\(seq)"
         case "overrun":
-            let n = (o["lost_samples"] as? NSNumber)?.intValue ?? 0
-            return
-                "\(when)  \(loc)  \(paint("\(n) samples lost (\(o["stage"] as? String ?? "?"))", "1;31"))  #\(seq)"
+            let n = o.lostSamples ?? 0
+            return "\(when)  \(loc)  \(paint("\(n) samples lost (\(o.stage ?? "?"))", "1;31"))  #\(seq)"
         default:
             return nil
         }
@@ -82,11 +114,7 @@ public struct EventPrinter: Sendable {
 
     /// One line for an event.
     public func line(_ event: DaemonEvent) -> String {
-        let data = Data(event.jsonLine.utf8)
-        if let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let l = line(json: o) {
-            return l
-        }
-        return event.message
+        line(jsonLine: event.jsonLine) ?? event.message
     }
 }
 

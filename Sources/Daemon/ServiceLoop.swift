@@ -1,8 +1,13 @@
 import Dispatch
-import Foundation
 public import Logging
 import Synchronization
 public import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc

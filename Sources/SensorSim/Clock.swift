@@ -1,24 +1,21 @@
-import Foundation
 public import SensorBus
+import Synchronization
 
 /// A virtual clock: time moves only when someone sleeps on it (or calls ``advance(by:)``), so a
 /// simulated sensor runs as fast as the CPU allows and every run is reproducible.
-public final class VirtualClock: TimeSource, @unchecked Sendable {
-    private let lock = NSLock()
-    private var now: UInt64
+public final class VirtualClock: TimeSource, Sendable {
+    private let now: Mutex<UInt64>
     private let realtimeOffset: Int64
 
     /// Starts at `monotonicNs` (default 1000 s, like a machine that booted a while ago); the wall
     /// clock reads `realtimeNs` at that instant.
     public init(monotonicNs: UInt64 = 1_000_000_000_000, realtimeNs: Int64 = 1_780_000_000_000_000_000) {
-        now = monotonicNs
+        now = Mutex(monotonicNs)
         realtimeOffset = realtimeNs - Int64(bitPattern: monotonicNs)
     }
 
     public func monotonicNanoseconds() -> UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return now
+        now.withLock { $0 }
     }
 
     public func realtimeNanoseconds() -> Int64 {
@@ -29,15 +26,11 @@ public final class VirtualClock: TimeSource, @unchecked Sendable {
     public func sleep(nanoseconds: UInt64) { advance(by: nanoseconds) }
 
     public func advance(by nanoseconds: UInt64) {
-        lock.lock()
-        now &+= nanoseconds
-        lock.unlock()
+        now.withLock { $0 &+= nanoseconds }
     }
 
     /// Moves the clock forward to `t` (never backwards).
     public func advance(to t: UInt64) {
-        lock.lock()
-        if t > now { now = t }
-        lock.unlock()
+        now.withLock { if t > $0 { $0 = t } }
     }
 }

@@ -40,3 +40,22 @@ public func jsonString(_ s: String) -> String {
     }
     return out + "\""
 }
+
+extension StringProtocol {
+    /// The text without leading and trailing whitespace (spaces, tabs, line breaks), without
+    /// Foundation's character sets.
+    public var trimmed: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+            let last = lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return String(self[first...last])
+    }
+}
+
+extension String {
+    /// The text followed by spaces up to `width` characters (unchanged when already as long).
+    public func padded(toWidth width: Int) -> String {
+        let n = count
+        return n >= width ? self : self + String(repeating: " ", count: width - n)
+    }
+}

@@ -1,7 +1,12 @@
 import ArgumentParser
 import Daemon
-import Foundation
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `twitchd config`: configuration tools.
 struct ConfigCommand: ParsableCommand {
@@ -29,12 +34,12 @@ struct ConfigCommand: ParsableCommand {
                 }
                 out +=
                     "  journal: \(c.journal ? c.journalSocket : "off"); events: \(c.eventSocket ?? "off")\n"
-                FileHandle.standardOutput.write(Data(out.utf8))
+                writeStandardOutput(out)
             } catch {
                 let text = error.issues.map { "\($0)\n" }.joined()
-                FileHandle.standardError.write(Data(text.utf8))
+                writeStandardError(text)
                 let n = error.issues.count
-                FileHandle.standardError.write(Data("\(n) error\(n == 1 ? "" : "s") in \(file)\n".utf8))
+                writeStandardError("\(n) error\(n == 1 ? "" : "s") in \(file)\n")
                 throw ExitCode(SysExit.config.rawValue)
             }
         }

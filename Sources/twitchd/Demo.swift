@@ -1,9 +1,14 @@
 import ArgumentParser
 import Daemon
-import Foundation
 import Journal
 import Logging
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -80,7 +85,7 @@ struct Demo: ParsableCommand {
             // A daemon is serving there already: the demo takes a socket of its own.
             close(fd)
             configuration.eventSocket =
-                (socketPath as NSString).deletingLastPathComponent + "/demo-\(getpid()).sock"
+                Paths.directory(of: socketPath) + "/demo-\(getpid()).sock"
         }
         configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
 
@@ -96,14 +101,13 @@ struct Demo: ParsableCommand {
         let daemon = Daemon(configuration: configuration, options: options)
         let journalNote =
             configuration.journal ? "journal: \(configuration.journalSocket)" : "no journal found"
-        FileHandle.standardError.write(
-            Data(
-                """
-                twitchd demo: simulated \(chipChoice.rawValue) at \(Int(rate)) Hz on a resting left calf (seed \(seed)).
-                  events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
-                  \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")").
+        writeStandardError(
+            """
+            twitchd demo: simulated \(chipChoice.rawValue) at \(Int(rate)) Hz on a resting left calf (seed \(seed)).
+              events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
+              \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")").
 
-                """.utf8))
+            """)
         do {
             try daemon.start()
         } catch {
@@ -115,7 +119,7 @@ struct Demo: ParsableCommand {
         let count = s.twitchesLastHour
         let lost = s.samplesDroppedInRing + s.samplesLostInChip
         let summary = "twitchd demo: \(count) twitch\(count == 1 ? "" : "es"), \(lost) samples lost.\n"
-        FileHandle.standardError.write(Data(summary.utf8))
+        writeStandardError(summary)
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 }

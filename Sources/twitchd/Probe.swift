@@ -68,7 +68,7 @@ struct Probe: AsyncParsableCommand {
                 }
             case .found(let kind):
                 found += 1
-                var line = "  \(a)  \(kind.displayName.padding(toLength: 9, withPad: " ", startingAt: 0))"
+                var line = "  \(a)  \(kind.displayName.padded(toWidth: 9))"
                 if !noSelfCheck {
                     line += "  " + selfCheck(kind: kind, address: r.address, opened: opened)
                 }

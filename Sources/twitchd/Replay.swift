@@ -1,8 +1,13 @@
 import ArgumentParser
 import Detector
-import Foundation
 import Traces
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -100,7 +105,7 @@ struct Replay: AsyncParsableCommand {
             }
             out.flush()
             if let error {
-                FileHandle.standardError.write(Data("twitchd replay: \(error)\n".utf8))
+                writeStandardError("twitchd replay: \(error)\n")
                 if failure == 0 { failure = error.code }
             }
             if out.broken { break }
@@ -269,7 +274,7 @@ struct Emitter {
         if let t = reader.startTime { s += ", starts \(RFC3339.format(t))" }
         s += "\n"
         var h = "  " + pad("offset", 12)
-        if start != nil { h += "  " + "time (UTC)".padding(toLength: 24, withPad: " ", startingAt: 0) }
+        if start != nil { h += "  " + "time (UTC)".padded(toWidth: 24) }
         h +=
             "  " + pad("duration", 8) + "  " + pad("peak", 10) + "  " + pad("axis", 4) + "  " + pad("freq", 8)
         h += "  " + pad("snr", 5) + "  " + pad("conf", 4) + "\n"
@@ -279,7 +284,12 @@ struct Emitter {
 
 func csvCell(_ s: String) -> String {
     guard s.contains(",") || s.contains("\"") || s.contains("\n") else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    var quoted = "\""
+    for c in s {
+        if c == "\"" { quoted.append("\"") }
+        quoted.append(c)
+    }
+    return quoted + "\""
 }
 
 /// Right-aligns `s` in `width` columns.
@@ -436,13 +446,11 @@ final class Progress {
         let d = (now - began).components
         let elapsed = Double(d.seconds) + Double(d.attoseconds) * 1e-18
         let rate = Double(samples) / max(elapsed, 1e-3)
-        FileHandle.standardError.write(
-            Data(
-                "\r\u{1B}[K\(path): \(span(traceSeconds)) of trace read (\(fixed(rate / 1e6, 1)) M samples/s)"
-                    .utf8))
+        writeStandardError(
+            "\r\u{1B}[K\(path): \(span(traceSeconds)) of trace read (\(fixed(rate / 1e6, 1)) M samples/s)")
     }
 
     func clear() {
-        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if shown { writeStandardError("\r\u{1B}[K") }
     }
 }

@@ -1,9 +1,18 @@
 import ArgumentParser
 import Daemon
-import Foundation
 import Journal
 import Logging
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `twitchd run`: the service.
 struct Run: ParsableCommand {
@@ -47,7 +56,7 @@ struct Run: ParsableCommand {
         do {
             configuration = try load()
         } catch {
-            for issue in error.issues { FileHandle.standardError.write(Data("twitchd: \(issue)\n".utf8)) }
+            for issue in error.issues { writeStandardError("twitchd: \(issue)\n") }
             let systemd = SystemdNotifier.fromEnvironment()
             systemd.status("configuration error: \(error.issues.first?.description ?? "")")
             throw ExitCode(SysExit.config.rawValue)
@@ -126,7 +135,7 @@ func bootstrapLogging(level: String, journal socket: String? = nil) -> Logger {
 
 /// Parses `20s`, `2m`, `1h`, `500ms` or a plain number of seconds.
 func parseDuration(_ text: String) -> Duration? {
-    let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let t = text.trimmed.lowercased()
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
     for (suffix, scale) in units where t.hasSuffix(suffix) {
         if let v = Double(t.dropLast(suffix.count)), v.isFinite, v > 0 {

@@ -1,7 +1,12 @@
 import ArgumentParser
-import Foundation
 import Traces
 import TwitchCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `twitchd simulate`: writes a labelled synthetic trace.
 struct Simulate: AsyncParsableCommand {
@@ -213,15 +218,14 @@ struct Simulate: AsyncParsableCommand {
             if !toStdout {
                 let l = sim.labels
                 let detectable = l.twitches.filter(\.detectable).count
-                FileHandle.standardError.write(
-                    Data(
-                        ("wrote \(output ?? ""): \(fixed(c.duration ?? 0, 1)) s at \(fixed(sim.trueRate, 2)) Hz "
-                            + "(\(c.sensor.name), nominal \(fixed(c.rate, 0)) Hz), \(l.twitches.count) twitches "
-                            + "(\(detectable) above the \(fixed(l.floorMg, 1)) mg floor)"
-                            + (labelsPath.map { "; labels in \($0)" } ?? "") + "\n").utf8))
+                writeStandardError(
+                    "wrote \(output ?? ""): \(fixed(c.duration ?? 0, 1)) s at \(fixed(sim.trueRate, 2)) Hz "
+                        + "(\(c.sensor.name), nominal \(fixed(c.rate, 0)) Hz), \(l.twitches.count) twitches "
+                        + "(\(detectable) above the \(fixed(l.floorMg, 1)) mg floor)"
+                        + (labelsPath.map { "; labels in \($0)" } ?? "") + "\n")
             }
         } catch {
-            FileHandle.standardError.write(Data("twitchd simulate: \(error.description)\n".utf8))
+            writeStandardError("twitchd simulate: \(error.description)\n")
             throw ExitCode(error.exitCode.rawValue)
         }
     }

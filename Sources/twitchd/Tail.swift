@@ -1,6 +1,11 @@
 import ArgumentParser
 import Daemon
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -29,14 +34,11 @@ struct Tail: ParsableCommand {
         signal(SIGINT) { _ in _exit(0) }
         signal(SIGTERM) { _ in _exit(0) }
         let client = TailClient(candidates: socket.map { [$0] } ?? Paths.eventSocketCandidates())
-        client.note = { FileHandle.standardError.write(Data("twitchd tail: \($0)\n".utf8)) }
+        client.note = { writeStandardError("twitchd tail: \($0)\n") }
         let printer = EventPrinter.forStandardOutput()
         client.run { line in
             if json { return LineWriter.write(line) }
-            guard let data = line.data(using: .utf8),
-                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                let text = printer.line(json: object)
-            else { return true }
+            guard let text = printer.line(jsonLine: line) else { return true }
             return LineWriter.write(text)
         }
     }

@@ -20,8 +20,8 @@ final class Twitchd {
     {
         stdoutPath = "\(dir)/\(tag).out"
         stderrPath = "\(dir)/\(tag).err"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -88,7 +88,7 @@ func writeConfig(
         [daemon]
         state_directory = "\(dir)/state"
         """
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }
 
 /// A twitchy labelled development trace, if the shared data is present.

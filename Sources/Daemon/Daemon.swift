@@ -26,8 +26,11 @@ public struct DaemonOptions: Sendable {
     /// Samples the ring between a sensor and its detector holds (rounded up to a power of two);
     /// 0 = two seconds of samples, at least 4096.
     public var ringCapacity: Int = 0
-    /// How often the detector thread drains the rings.
-    public var detectorPeriod: Duration = .milliseconds(10)
+    /// How often the detector thread drains the rings. Each wake-up costs more CPU than the
+    /// detection it does (about 20 us of kernel time on the benchmark VM, see BENCHMARKS.md), and
+    /// the detector holds a twitch 1 s before reporting it anyway, so 40 ms adds ~20 ms on
+    /// average to an event's latency and saves three of every four wake-ups.
+    public var detectorPeriod: Duration = .milliseconds(40)
     /// Events each output may have queued before further ones are dropped (and counted).
     public var sinkQueueCapacity: Int = 4096
     /// Event socket: bytes a client may have waiting before it is disconnected.

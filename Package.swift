@@ -25,6 +25,9 @@ let package = Package(
         .executable(name: "twitchd", targets: ["twitchd"]),
         .library(name: "Detector", targets: ["Detector"]),
         .library(name: "Traces", targets: ["Traces"]),
+        // For Benchmarks/ (the acquisition path: a chip driver on a simulated chip).
+        .library(name: "Accelerometers", targets: ["Accelerometers"]),
+        .library(name: "SensorSim", targets: ["SensorSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

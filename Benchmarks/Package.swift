@@ -28,10 +28,31 @@ let package = Package(
             ],
             path: "Benchmarks/DetectorBenchmark",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        // The acquisition thread's work: the ADXL345 driver reading the simulated chip.
+        .target(
+            name: "AcquisitionWorkload",
+            dependencies: [
+                .product(name: "Accelerometers", package: "twitchd"),
+                .product(name: "SensorSim", package: "twitchd"),
+                .product(name: "Traces", package: "twitchd"),
+            ],
+            path: "Sources/AcquisitionWorkload"),
+        .executableTarget(
+            name: "AcquisitionBenchmark",
+            dependencies: [
+                "AcquisitionWorkload",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/AcquisitionBenchmark",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         // The same work without the benchmark harness, for valgrind --tool=callgrind.
         .executableTarget(
             name: "detector-callgrind",
             dependencies: ["DetectorWorkload", .product(name: "Detector", package: "twitchd")],
             path: "Sources/detector-callgrind"),
+        .executableTarget(
+            name: "acquisition-callgrind",
+            dependencies: ["AcquisitionWorkload"],
+            path: "Sources/acquisition-callgrind"),
     ]
 )

@@ -87,6 +87,8 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Test helpers shared by test targets (not a product).
+        .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport"),
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),
@@ -97,8 +99,13 @@ let package = Package(
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD"], exclude: ["Fixtures"]),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "TwitchCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TwitchCore", "Journal", "Traces"]),
+            dependencies: [
+                "Journal", "TwitchCore", "JournaldTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
         .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
     ]
 )

@@ -5,6 +5,7 @@
 
 import Foundation
 import Glibc
+import JournaldTestSupport
 import Logging
 import Testing
 import TwitchCore
@@ -305,35 +306,4 @@ struct JournaldAvailabilityTests {
             Issue.record("the real-journald tests cannot run here but are required: \(reason)")
         }
     }
-}
-
-/// Connects a stdout stream to namespace journald `name` and leaves it open. A stand-alone
-/// namespace journald exits after 30 s without traffic unless a stream is connected (its idle
-/// timer; under systemd the socket would start it again, here nothing would). Returns the socket
-/// (close it to let journald go idle), or -1 when it cannot connect.
-func keepJournaldAwake(_ name: String) -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return -1 }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let path = Array("/run/systemd/journal.\(name)/stdout".utf8)
-    guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
-        close(fd)
-        return -1
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        for (i, b) in path.enumerated() { raw[i] = b }
-    }
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
-    // The stream header: identifier, unit, priority, level prefix, and no forwarding.
-    let header = Array("twitchd-tests\n\n6\n0\n0\n0\n0\n".utf8)
-    guard connected == 0, write(fd, header, header.count) == header.count else {
-        close(fd)
-        return -1
-    }
-    return fd
 }

@@ -88,7 +88,7 @@ let package = Package(
             swiftSettings: strict),
 
         // Test helpers shared by test targets (not a product).
-        .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport"),
+        .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport", swiftSettings: strict),
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),

@@ -8,99 +8,24 @@ import Testing
     import Glibc
 #endif
 
-/// A stand-alone journald serving namespace `name` (needs root and systemd's journald binary).
-final class JournaldNamespace {
-    let name: String
-    var process: Process?
-    /// A stdout stream that keeps journald from exiting when idle (``keepJournaldAwake(_:)``).
-    var keepAwake: Int32 = -1
-    var socket: String { "/run/systemd/journal.\(name)/socket" }
-    static let binary = "/lib/systemd/systemd-journald"
+extension JournaldNamespace {
+    convenience init(tag: String) { self.init(prefix: "twitchd-\(tag)-") }
 
-    static var unavailableReason: String? {
-        if getuid() != 0 { return "needs root to run a journald namespace" }
-        if !FileManager.default.isExecutableFile(atPath: binary) { return "\(binary) not installed" }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl")
-            && !FileManager.default.isExecutableFile(atPath: "/bin/journalctl")
-        {
-            return "journalctl not installed"
-        }
-        return nil
-    }
-
-    init(tag: String) {
-        name = "twitchd-\(tag)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
-    }
-
-    func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = [name]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        process = p
-        _ = waitUntil(5) { FileManager.default.fileExists(atPath: self.socket) }
-        keepAwake = keepJournaldAwake(name)
-    }
-
-    /// Stops journald the way a restart under systemd looks to a client.
-    ///
-    /// Under systemd the socket belongs to `systemd-journald.socket`, so datagrams queued while
-    /// journald restarts wait in it. A stand-alone journald owns its socket, and whatever is
-    /// queued when it dies dies with it. To stay faithful, the socket is unlinked first (new
-    /// sends fail and are spooled), journald is given time to drain what is already queued, and
-    /// only then is it stopped.
-    func stop() {
-        guard let p = process else { return }
-        if keepAwake >= 0 { close(keepAwake) }
-        keepAwake = -1
-        unlink(socket)
-        usleep(500_000)
-        p.terminate()
-        p.waitUntilExit()
-        process = nil
-    }
+    var socket: String { socketPath }
 
     /// Entries of this namespace with `MESSAGE_ID`, as JSON objects, oldest first.
     func entries(messageID: String) -> [[String: Any]] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "journalctl --namespace=\(name) -o json --no-pager MESSAGE_ID=\(messageID)"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return [] }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
+        entries(matching: "MESSAGE_ID=\(messageID)")
     }
 
     /// Twitch entries once journald holds at least `count` of them (or after 5 s), oldest first.
     func twitchEntries(atLeast count: Int) -> [[String: Any]] {
-        var got: [[String: Any]] = []
-        _ = waitUntil(5) {
-            got = entries(messageID: JournalMessageID.twitch)
-            return got.count >= count
-        }
-        return got
+        waitForEntries(matching: "MESSAGE_ID=\(JournalMessageID.twitch)", count: count, seconds: 5)
     }
 
     /// `TWITCH_SEQ` of the twitch entries, once there are at least `count` (or after 5 s).
     func twitchSeqs(atLeast count: Int) -> [String] {
         twitchEntries(atLeast: count).compactMap { $0["TWITCH_SEQ"] as? String }
-    }
-
-    deinit {
-        stop()
-        try? FileManager.default.removeItem(atPath: "/run/systemd/journal.\(name)")
-        if let machines = try? FileManager.default.contentsOfDirectory(atPath: "/var/log/journal") {
-            for m in machines where m.hasSuffix(".\(name)") {
-                try? FileManager.default.removeItem(atPath: "/var/log/journal/\(m)")
-            }
-        }
     }
 }
 

@@ -12,121 +12,17 @@ import TwitchCore
 
 @testable import Journal
 
-/// A stand-alone journald serving one namespace, and journalctl to read it.
-final class JournaldNamespace {
-    static let journaldCandidates = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"]
-    static let journalctlCandidates = ["/usr/bin/journalctl", "/bin/journalctl"]
-
-    let name: String
-    let journald: String
-    let journalctl: String
-    private var process: Process?
-    /// A stdout stream that keeps journald from exiting when idle (``keepJournaldAwake(_:)``).
-    private var keepAwake: Int32 = -1
-
-    var socketPath: String { "/run/systemd/journal.\(name)/socket" }
-
-    /// Why a real journald cannot run here, or nil if it can.
-    static var unavailableReason: String? {
-        if geteuid() != 0 {
-            return "needs root (journald namespaces write /run/systemd and /var/log/journal)"
-        }
-        if journaldCandidates.first(where: { access($0, X_OK) == 0 }) == nil {
-            return "systemd-journald not found (install the systemd package: scripts/install-deps test)"
-        }
-        if journalctlCandidates.first(where: { access($0, X_OK) == 0 }) == nil {
-            return "journalctl not found (install the systemd package: scripts/install-deps test)"
-        }
-        let machineID = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8)) ?? ""
-        if machineID.trimmingCharacters(in: .whitespacesAndNewlines).count != 32 {
-            return
-                "/etc/machine-id is missing or empty (run systemd-machine-id-setup; scripts/install-deps test does)"
-        }
-        return nil
-    }
-
-    init(_ prefix: String) {
-        name = "\(prefix)\(getpid())x\(UInt32.random(in: 0...UInt32.max))"
-        journald = Self.journaldCandidates.first { access($0, X_OK) == 0 } ?? Self.journaldCandidates[0]
-        journalctl = Self.journalctlCandidates.first { access($0, X_OK) == 0 } ?? Self.journalctlCandidates[0]
-    }
-
-    /// Starts journald and waits until its native socket accepts datagrams.
-    func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: journald)
-        p.arguments = [name]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        process = p
-        let probe = makeDatagramSocket()
-        defer { close(probe) }
-        let ready = waitUntil(timeout: 10) {
-            guard let address = UnixAddress(path: socketPath) else { return false }
-            // An empty datagram is ignored by journald; success means the socket is served.
-            return sendDatagram(probe, [], to: address) == 0
-        }
-        if !ready { throw SystemError(ETIMEDOUT, "journald \(name) did not come up at \(socketPath)") }
-        keepAwake = keepJournaldAwake(name)
-    }
-
-    /// Stops journald (SIGTERM) and waits for it to exit.
-    /// Stops journald the way a restart under systemd looks to a client: under systemd the
-    /// socket outlives journald (datagrams queued during a restart wait in it); a stand-alone
-    /// journald takes its queue with it. So the socket goes first (new sends fail and spool),
-    /// journald drains what is already queued, and only then is it stopped.
-    func stop() {
-        guard let p = process else { return }
-        if keepAwake >= 0 { close(keepAwake) }
-        keepAwake = -1
-        unlink(socketPath)
-        usleep(500_000)
-        p.terminate()
-        p.waitUntilExit()
-        process = nil
-    }
+extension JournaldNamespace {
+    convenience init(_ prefix: String) { self.init(prefix: prefix) }
 
     /// Every entry of the namespace with `SYSLOG_IDENTIFIER=identifier`, in journal order.
-    func entries(identifier: String) throws -> [[String: Any]] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: journalctl)
-        p.arguments = [
-            "--namespace=\(name)", "-o", "json", "--all", "--no-pager", "SYSLOG_IDENTIFIER=\(identifier)",
-        ]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
+    func entries(identifier: String) -> [[String: Any]] {
+        entries(matching: "SYSLOG_IDENTIFIER=\(identifier)")
     }
 
     /// Polls journalctl until at least `count` entries are there (journald writes asynchronously).
-    func waitForEntries(identifier: String, count: Int, timeout: Double = 15) throws -> [[String: Any]] {
-        var got: [[String: Any]] = []
-        _ = waitUntil(timeout: timeout) {
-            got = (try? entries(identifier: identifier)) ?? []
-            return got.count >= count
-        }
-        return got
-    }
-
-    /// Stops journald and removes the namespace's files.
-    func destroy() {
-        stop()
-        let machineID =
-            ((try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8)) ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        for path in [
-            "/run/systemd/journal.\(name)", "/var/log/journal/\(machineID).\(name)",
-            "/run/log/journal/\(machineID).\(name)",
-        ] {
-            try? FileManager.default.removeItem(atPath: path)
-        }
+    func waitForEntries(identifier: String, count: Int, timeout: Double = 15) -> [[String: Any]] {
+        waitForEntries(matching: "SYSLOG_IDENTIFIER=\(identifier)", count: count, seconds: timeout)
     }
 }
 
@@ -207,7 +103,7 @@ struct JournaldTests {
         #expect(writer.statistics.sentViaMemfd == 1, "the 600 kB entry should take the memfd path")
         #expect(writer.statistics.dropped == 0)
 
-        let got = try ns.waitForEntries(identifier: identifier, count: sent.count)
+        let got = ns.waitForEntries(identifier: identifier, count: sent.count)
         #expect(got.count == sent.count)
         for (expected, actual) in zip(sent, got) {
             for field in expected.fields {
@@ -258,7 +154,7 @@ struct JournaldTests {
         for i in 60..<90 { _ = send(i) }
         #expect(waitUntil(timeout: 10) { writer.statistics.pendingEntries == 0 })
 
-        let got = try ns.waitForEntries(identifier: identifier, count: 90)
+        let got = ns.waitForEntries(identifier: identifier, count: 90)
         let seqs = got.compactMap { jsonText($0["TWITCH_SEQ"]).flatMap { Int($0) } }
         #expect(seqs == Array(0..<90), "journal order: \(seqs)")
         // Same order by the time journald received them.
@@ -282,7 +178,7 @@ struct JournaldTests {
         logger[metadataKey: "sensor"] = "i2c-1/0x53"
         logger.error("bus error, retrying", metadata: ["errno": "EREMOTEIO"])
         logger.debug("detail")
-        let got = try ns.waitForEntries(identifier: identifier, count: 2)
+        let got = ns.waitForEntries(identifier: identifier, count: 2)
         try #require(got.count == 2)
         #expect(jsonText(got[0]["MESSAGE"]) == "bus error, retrying")
         #expect(jsonText(got[0]["PRIORITY"]) == "3")

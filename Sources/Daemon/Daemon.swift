@@ -27,7 +27,7 @@ public struct DaemonOptions: Sendable {
     /// 0 = two seconds of samples, at least 4096.
     public var ringCapacity: Int = 0
     /// How often the detector thread drains the rings. Each wake-up costs more CPU than the
-    /// detection it does (about 20 us of kernel time on the benchmark VM, see BENCHMARKS.md), and
+    /// detection it does (20-38 us on the benchmark VM, see BENCHMARKS.md), and
     /// the detector holds a twitch 1 s before reporting it anyway, so 40 ms adds ~20 ms on
     /// average to an event's latency and saves three of every four wake-ups.
     public var detectorPeriod: Duration = .milliseconds(40)

@@ -61,6 +61,34 @@ public struct EventPrinter: Sendable {
         var lostSamples: Int?
         var stage: String?
 
+        /// The fields of `event` itself, as its JSON line would carry them (without the round trip).
+        init(_ event: DaemonEvent) {
+            type = event.typeName
+            seq = Int64(truncatingIfNeeded: event.seq)
+            location = event.location
+            switch event.kind {
+            case .twitch(let t):
+                onsetRealtimeUsec = event.realtimeUsec
+                peakMg = t.peakMg
+                durationMs = t.durationMs
+                axis = t.axis.rawValue
+                freqHz = t.frequencyHz
+                confidence = t.confidence
+            case .state(let limb):
+                timeRealtimeUsec = event.realtimeUsec
+                state = limb.rawValue
+            case .sensorLost(let text):
+                timeRealtimeUsec = event.realtimeUsec
+                detail = text
+            case .sensorBack:
+                timeRealtimeUsec = event.realtimeUsec
+            case .overrun(let n, let lostIn):
+                timeRealtimeUsec = event.realtimeUsec
+                lostSamples = n
+                stage = lostIn
+            }
+        }
+
         enum CodingKeys: String, CodingKey {
             case type, seq, location, axis, confidence, state, detail, stage
             case onsetRealtimeUsec = "onset_realtime_usec"
@@ -75,9 +103,19 @@ public struct EventPrinter: Sendable {
     /// One line for an event given as its JSON line (the tail client's view); nil for a line that
     /// is not an event this version knows.
     public func line(jsonLine: String) -> String? {
-        guard let o = try? JSONDecoder().decode(EventFields.self, from: Data(jsonLine.utf8)),
-            let type = o.type
-        else { return nil }
+        guard let o = try? JSONDecoder().decode(EventFields.self, from: Data(jsonLine.utf8)) else {
+            return nil
+        }
+        return line(o)
+    }
+
+    /// One line for an event.
+    public func line(_ event: DaemonEvent) -> String {
+        line(EventFields(event)) ?? event.message
+    }
+
+    private func line(_ o: EventFields) -> String? {
+        guard let type = o.type else { return nil }
         let location = o.location ?? "?"
         let seq = o.seq ?? 0
         let when = paint(Self.clock(o.onsetRealtimeUsec ?? o.timeRealtimeUsec ?? 0), "2")
@@ -110,11 +148,6 @@ public struct EventPrinter: Sendable {
         default:
             return nil
         }
-    }
-
-    /// One line for an event.
-    public func line(_ event: DaemonEvent) -> String {
-        line(jsonLine: event.jsonLine) ?? event.message
     }
 }
 

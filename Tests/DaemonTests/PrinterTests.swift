@@ -35,6 +35,23 @@ import TwitchCore
         #expect(p.line(event(.overrun(lostSamples: 12, stage: "chip"))).contains("12 samples lost (chip)"))
     }
 
+    @Test func eventAndItsJSONLinePrintTheSame() {
+        let t = TwitchEvent(
+            onset: 5, durationMs: 120.4, peakMg: 55.5, axis: .x, frequencyHz: 22.6, snr: 9, confidence: 0.66,
+            location: "left-calf")
+        let kinds: [DaemonEvent.Kind] = [
+            .twitch(t), .state(.rest), .state(.active), .state(.notWorn), .sensorLost(detail: "EIO \"bus\""),
+            .sensorBack, .overrun(lostSamples: 3, stage: "ring"),
+        ]
+        for color in [false, true] {
+            let p = EventPrinter(color: color)
+            for kind in kinds {
+                let e = event(kind, seq: 42)
+                #expect(p.line(e) == p.line(jsonLine: e.jsonLine), "\(kind)")
+            }
+        }
+    }
+
     @Test func colourOnlyWhenAsked() {
         let line = EventPrinter(color: true).line(event(.sensorBack))
         #expect(line.contains("\u{1B}[1;32m"))

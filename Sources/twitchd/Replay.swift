@@ -148,8 +148,7 @@ struct Replay: AsyncParsableCommand {
         summary.sensor = reader.metadata.sensor
         summary.location = label
         summary.start = reader.startTime
-        summary.stateSince = 0
-        summary.state = detector.state
+        summary.counter = ExposureCounter(state: detector.state, at: 0)
         let emitter = Emitter(
             format: format, out: out, start: reader.startTime, file: several ? path : nil)
         if format == .text { out.append(emitter.textHeader(path: path, reader: reader, location: label)) }
@@ -331,11 +330,9 @@ struct Summary {
     var twitches = 0
     var largest: TwitchEvent?
     var onsets: [Double] = []
-    var rest = 0.0
-    var active = 0.0
-    var notWorn = 0.0
-    var state = LimbState.rest
-    var stateSince = 0.0
+    /// Time at rest, active, not worn and without samples: this file's, or every merged file's.
+    var exposure = Exposure()
+    var counter = ExposureCounter()
 
     mutating func add(_ e: TwitchEvent) {
         twitches += 1
@@ -344,22 +341,12 @@ struct Summary {
     }
 
     mutating func change(to new: LimbState, at time: Double) {
-        account(until: time)
-        state = new
-    }
-
-    private mutating func account(until time: Double) {
-        let d = max(time - stateSince, 0)
-        switch state {
-        case .rest: rest += d
-        case .active: active += d
-        case .notWorn: notWorn += d
-        }
-        stateSince = max(time, stateSince)
+        counter.change(to: new, at: time)
     }
 
     mutating func end(at time: Double, samples n: Int) {
-        account(until: time)
+        counter.charge(until: time)
+        exposure = counter.exposure
         duration = time
         samples = n
     }
@@ -369,9 +356,7 @@ struct Summary {
         samples += o.samples
         duration += o.duration
         twitches += o.twitches
-        rest += o.rest
-        active += o.active
-        notWorn += o.notWorn
+        exposure += o.exposure
         if let l = o.largest, largest.map({ l.peakMg > $0.peakMg }) ?? true { largest = l }
         incomplete = incomplete || o.incomplete
     }
@@ -390,8 +375,8 @@ struct Summary {
     }
 
     func perHourOfRest() -> String {
-        rest >= 60
-            ? fixed(Double(twitches) / (rest / 3600), 1) + " per hour of rest" : "rest too short for a rate"
+        exposure.ratePerHourOfRest(twitches).map { fixed($0, 1) + " per hour of rest" }
+            ?? "rest too short for a rate"
     }
 
     func text(path: String) -> String {
@@ -413,10 +398,12 @@ struct Summary {
     }
 
     func stateLine() -> String {
-        let total = max(rest + active + notWorn, 1e-9)
+        let e = exposure
+        let total = max(e.total, 1e-9)
         func pct(_ v: Double) -> String { fixed(100 * v / total, 0) + " %" }
-        var s = "at rest      \(span(rest)) (\(pct(rest))), active \(span(active)) (\(pct(active)))"
-        if notWorn > 0 { s += ", possibly not worn \(span(notWorn)) (\(pct(notWorn)))" }
+        var s = "at rest      \(span(e.rest)) (\(pct(e.rest))), active \(span(e.active)) (\(pct(e.active)))"
+        if e.notWorn > 0 { s += ", possibly not worn \(span(e.notWorn)) (\(pct(e.notWorn)))" }
+        if e.gap > 0 { s += ", no samples \(span(e.gap)) (\(pct(e.gap)))" }
         return s
     }
 

@@ -42,6 +42,8 @@ public final class JournalWriter: Sendable {
         /// Where the spool file lives (e.g. systemd's `$STATE_DIRECTORY`, `/var/lib/twitchd`);
         /// nil keeps the spool in memory (lost if the process exits before journald returns).
         public var spoolDirectory: String?
+        /// The spool's file name in ``spoolDirectory`` (one writer per file).
+        public var spoolFileName: String = "journal.spool"
         /// Largest spool size in bytes; entries beyond it are dropped and reported.
         public var spoolLimitBytes: Int
         /// When spooled data is forced to disk. Spool writes survive a crash of the process either
@@ -157,13 +159,20 @@ public final class JournalWriter: Sendable {
         let spool: any Spool
         if let dir = configuration.spoolDirectory {
             do {
-                spool = try FileSpool(directory: dir)
+                spool = try FileSpool(directory: dir, fileName: configuration.spoolFileName)
             } catch {
                 closeFD(fd)
                 throw error
             }
         } else {
             spool = MemorySpool()
+        }
+        // Damage found while recovering the spool is recorded in order, after the intact
+        // entries before and around it.
+        if let file = spool as? FileSpool, let damage = file.damageFound {
+            let notice = JournalEntry.spoolDamaged(
+                damage, path: file.path, identifier: configuration.identifier)
+            try? spool.append(notice.encoded())
         }
         var s = State(socketFD: fd, spool: spool)
         s.stats.pendingEntries = spool.pendingEntries
@@ -263,7 +272,7 @@ public final class JournalWriter: Sendable {
             drain(&s, limit: Int.max)
             if s.spool.pendingEntries > 0 {
                 let where_ =
-                    configuration.spoolDirectory.map { "in \($0)/\(FileSpool.fileName)" }
+                    configuration.spoolDirectory.map { "in \($0)/\(configuration.spoolFileName)" }
                     ?? "in memory (lost)"
                 writeStderr(
                     "twitchd journal: closing with \(s.spool.pendingEntries) entries undelivered, \(where_)")
@@ -378,7 +387,8 @@ public final class JournalWriter: Sendable {
             ENOTDIR, ENOMEM, ETIMEDOUT:
             if s.journalReachable {
                 s.journalReachable = false
-                let target = configuration.spoolDirectory.map { "\($0)/\(FileSpool.fileName)" } ?? "memory"
+                let target =
+                    configuration.spoolDirectory.map { "\($0)/\(configuration.spoolFileName)" } ?? "memory"
                 writeStderr(
                     "twitchd journal: journald at \(configuration.socketPath) unavailable "
                         + "(\(errnoDescription(err))); spooling to \(target)")

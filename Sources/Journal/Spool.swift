@@ -3,9 +3,13 @@
 // File format (`journal.spool` in the state directory), append-only:
 //   record = 'T' 'J' + payload length (u32 LE) + CRC-32 of the payload (u32 LE) + payload
 // where the payload is the entry in the native protocol. `journal.spool.pos` holds the offset
-// (u64 LE) of the first record not yet delivered. A torn record at the end (crash mid-write)
-// is cut off when the spool is opened, and said so on stderr. Delivery is at least once: a crash
-// between sending an entry and recording the new offset sends that entry again after restart.
+// (u64 LE) of the first record not yet delivered. When the spool is opened, damage (a torn record
+// at the end after a crash mid-write, or bytes overwritten in the middle) is skipped: recovery
+// resynchronises on the next record whose header and CRC check out, keeps every intact record,
+// rewrites the file without the damage, and reports what was lost (``SpoolRecovery``); the
+// journal writer then records it as its own entry (`MESSAGE_ID` spool damaged). Delivery is at
+// least once: a crash between sending an entry and recording the new offset sends that entry
+// again after restart. Every file is opened with O_NOFOLLOW: a planted symlink is refused.
 
 #if canImport(Glibc)
     import Glibc
@@ -70,11 +74,78 @@ final class MemorySpool: Spool {
     func closeFiles() {}
 }
 
+/// Recovery of a spool file's records: which are intact, and what is damaged in between.
+///
+/// A pure function of the bytes (also what the fuzz target drives): it never traps, whatever the
+/// input, and its work is linear in the input's size times the largest record it checks.
+public enum SpoolRecovery {
+    /// One record: where its payload starts and how long it is.
+    public struct Record: Equatable, Sendable {
+        public var offset: Int
+        public var length: Int
+    }
+
+    /// What a scan found.
+    public struct Scan: Equatable, Sendable {
+        /// The intact records, in file order.
+        public var records: [Record] = []
+        /// Damaged byte ranges (start, length), in file order.
+        public var damaged: [(start: Int, length: Int)] = []
+        /// Bytes in damaged ranges.
+        public var damagedBytes: Int { damaged.reduce(0) { $0 + $1.length } }
+
+        public static func == (a: Scan, b: Scan) -> Bool {
+            a.records == b.records && a.damaged.map(\.start) == b.damaged.map(\.start)
+                && a.damaged.map(\.length) == b.damaged.map(\.length)
+        }
+    }
+
+    /// Largest payload a record may claim (journald's own limit for an entry is far below).
+    public static let maxRecordLength = 64 << 20
+
+    /// Scans `bytes` from `start`: each record must have the `TJ` magic, a length that fits, and a
+    /// matching CRC-32. After damage, scanning resumes at the next offset where such a record
+    /// begins.
+    public static func scan(_ bytes: [UInt8], from start: Int = 0) -> Scan {
+        var result = Scan()
+        var offset = max(0, min(start, bytes.count))
+        var damageStart: Int?
+        while offset < bytes.count {
+            if let length = recordLength(bytes, at: offset) {
+                if let d = damageStart {
+                    result.damaged.append((d, offset - d))
+                    damageStart = nil
+                }
+                result.records.append(Record(offset: offset + FileSpool.recordHeaderSize, length: length))
+                offset += FileSpool.recordHeaderSize + length
+            } else {
+                if damageStart == nil { damageStart = offset }
+                // Resynchronise: the next possible record start is the next 'T' followed by 'J'.
+                offset += 1
+                while offset < bytes.count && bytes[offset] != UInt8(ascii: "T") { offset += 1 }
+            }
+        }
+        if let d = damageStart { result.damaged.append((d, bytes.count - d)) }
+        return result
+    }
+
+    /// The payload length of a valid record at `offset`, or nil.
+    static func recordLength(_ bytes: [UInt8], at offset: Int) -> Int? {
+        let h = FileSpool.recordHeaderSize
+        guard offset >= 0, bytes.count - offset >= h, bytes[offset] == UInt8(ascii: "T"),
+            bytes[offset + 1] == UInt8(ascii: "J")
+        else { return nil }
+        let length = Int(readLittleEndian32(bytes, at: offset + 2))
+        guard length <= maxRecordLength, length <= bytes.count - offset - h else { return nil }
+        let payload = bytes[(offset + h)..<(offset + h + length)]
+        return crc32(payload) == readLittleEndian32(bytes, at: offset + 6) ? length : nil
+    }
+}
+
 /// The on-disk spool in a state directory (see the file comment for the format).
 final class FileSpool: Spool {
     static let recordHeaderSize = 10
     static let fileName = "journal.spool"
-    static let positionFileName = "journal.spool.pos"
 
     let path: String
     private var fd: Int32
@@ -85,13 +156,16 @@ final class FileSpool: Spool {
     private var endOffset: Int64 = 0
     private var dirty = false
     private(set) var pendingEntries = 0
+    /// What recovery found damaged when the spool was opened (nil: nothing).
+    private(set) var damageFound: SpoolDamage?
     var pendingBytes: Int { Int(endOffset - readOffset) }
 
-    /// Opens (creating if needed) the spool in `directory`, keeping what an earlier run left.
-    init(directory: String) throws(SystemError) {
-        path = directory + "/" + Self.fileName
-        let posPath = directory + "/" + Self.positionFileName
-        let flags = O_RDWR | O_CREAT | O_CLOEXEC
+    /// Opens (creating if needed) the spool `fileName` in `directory` (its position beside it,
+    /// `fileName.pos`), keeping what an earlier run left.
+    init(directory: String, fileName: String = FileSpool.fileName) throws(SystemError) {
+        path = directory + "/" + fileName
+        let posPath = path + ".pos"
+        let flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW
         fd = open(path, flags, 0o600)
         guard fd >= 0 else { throw SystemError(errno, "open \(path)") }
         positionFD = open(posPath, flags, 0o600)
@@ -112,7 +186,8 @@ final class FileSpool: Spool {
         try recover()
     }
 
-    /// Reads the saved position and scans the records after it; cuts off a torn tail.
+    /// Reads the saved position and scans the records after it; skips damage, keeping every
+    /// intact record, and rewrites the file without it.
     private func recover() throws(SystemError) {
         if let pos = preadAll(positionFD, count: 8, offset: 0), pos.count == 8 {
             var v: UInt64 = 0
@@ -122,31 +197,67 @@ final class FileSpool: Spool {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError(errno, "fstat \(path)") }
         let size = Int64(st.st_size)
-        if readOffset > size { readOffset = 0 }
-        var offset = readOffset
-        var count = 0
-        while offset < size {
-            guard let header = preadAll(fd, count: Self.recordHeaderSize, offset: offset),
-                header.count == Self.recordHeaderSize, header[0] == UInt8(ascii: "T"),
-                header[1] == UInt8(ascii: "J")
-            else { break }
-            let length = Int64(readLittleEndian32(header, at: 2))
-            guard offset + Int64(Self.recordHeaderSize) + length <= size,
-                let payload = preadAll(fd, count: Int(length), offset: offset + Int64(Self.recordHeaderSize)),
-                payload.count == Int(length), crc32(payload) == readLittleEndian32(header, at: 6)
-            else { break }
-            offset += Int64(Self.recordHeaderSize) + length
-            count += 1
+        if readOffset > size || readOffset < 0 { readOffset = 0 }
+        guard size > readOffset else {
+            endOffset = size
+            pendingEntries = 0
+            resetIfEmpty()
+            return
         }
-        if offset < size {
-            writeStderr(
-                "twitchd journal: spool \(path): discarding \(size - offset) damaged bytes at offset \(offset) "
-                    + "(an interrupted write); \(count) entries kept")
-            _ = ftruncate(fd, off_t(offset))
+        guard let rest = preadAll(fd, count: Int(size - readOffset), offset: readOffset),
+            rest.count == Int(size - readOffset)
+        else { throw SystemError(errno == 0 ? EIO : errno, "read \(path)") }
+        let scan = SpoolRecovery.scan(rest)
+        pendingEntries = scan.records.count
+        endOffset = size
+        guard !scan.damaged.isEmpty else {
+            if pendingEntries == 0 { resetIfEmpty() }
+            return
         }
-        endOffset = offset
-        pendingEntries = count
-        if count == 0 { resetIfEmpty() }
+        let damage = SpoolDamage(
+            bytes: scan.damagedBytes, regions: scan.damaged.count, kept: scan.records.count,
+            firstOffset: readOffset + Int64(scan.damaged[0].start))
+        damageFound = damage
+        writeStderr("twitchd journal: spool \(path): \(damage.description)")
+        // Keep only the intact records, in order: rewrite them into a fresh file.
+        var clean: [UInt8] = []
+        clean.reserveCapacity(rest.count - scan.damagedBytes)
+        for r in scan.records {
+            clean.append(contentsOf: rest[(r.offset - Self.recordHeaderSize)..<(r.offset + r.length)])
+        }
+        try replaceFile(with: clean)
+        if pendingEntries == 0 { resetIfEmpty() }
+    }
+
+    /// Writes `bytes` to a new file, syncs it, and renames it over the spool; the read position
+    /// becomes 0.
+    private func replaceFile(with bytes: [UInt8]) throws(SystemError) {
+        let tmp = path + ".new"
+        let newFD = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard newFD >= 0 else { throw SystemError(errno, "open \(tmp)") }
+        _ = flock(newFD, LOCK_EX | LOCK_NB)
+        if let e = writeAll(newFD, bytes[...]) {
+            close(newFD)
+            unlink(tmp)
+            throw SystemError(e, "write \(tmp)")
+        }
+        guard fdatasync(newFD) == 0 else {
+            let e = errno
+            close(newFD)
+            unlink(tmp)
+            throw SystemError(e, "fdatasync \(tmp)")
+        }
+        readOffset = 0
+        savePosition()
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            close(newFD)
+            unlink(tmp)
+            throw SystemError(e, "rename \(tmp)")
+        }
+        close(fd)
+        fd = newFD
+        endOffset = Int64(bytes.count)
     }
 
     func append(_ payload: [UInt8]) throws(SystemError) {
@@ -229,7 +340,7 @@ final class FileSpool: Spool {
             rest.count == Int(endOffset - readOffset)
         else { return }
         let tmp = path + ".new"
-        let newFD = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let newFD = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard newFD >= 0 else { return }
         _ = flock(newFD, LOCK_EX | LOCK_NB)
         guard writeAll(newFD, rest[...]) == nil, fdatasync(newFD) == 0 else {
@@ -281,8 +392,25 @@ private let crcTable: [UInt32] = (0..<256).map { i -> UInt32 in
     return c
 }
 
+/// What spool recovery had to discard.
+public struct SpoolDamage: Equatable, Sendable, CustomStringConvertible {
+    /// Bytes discarded.
+    public var bytes: Int
+    /// Separate damaged ranges.
+    public var regions: Int
+    /// Intact entries kept (delivered as usual).
+    public var kept: Int
+    /// File offset of the first damaged byte.
+    public var firstOffset: Int64
+
+    public var description: String {
+        "discarded \(bytes) damaged bytes in \(regions) place\(regions == 1 ? "" : "s") (first at offset "
+            + "\(firstOffset)); \(kept) intact entries kept; entries written there are lost"
+    }
+}
+
 /// CRC-32 (IEEE 802.3, as zlib computes it).
-func crc32(_ bytes: [UInt8]) -> UInt32 {
+func crc32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
     var c: UInt32 = 0xFFFF_FFFF
     for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
     return c ^ 0xFFFF_FFFF

@@ -22,6 +22,8 @@ public enum JournalMessageID {
     public static let overrun = "d51674cf2ee743b290f156e8964292c8"
     /// Journal entries were dropped because journald was away and the spool was full.
     public static let spoolOverflow = "57d4b300d89c43568912a1578d0fa20b"
+    /// The spool was damaged (bytes overwritten, a torn write): what could not be recovered.
+    public static let spoolDamaged = "1f6017461817470db06433e64ef76146"
 
     /// The id for a limb state.
     public static func limbState(_ state: LimbState) -> String {
@@ -186,6 +188,20 @@ extension JournalEntry {
         e.addUnchecked("TWITCH_DROPPED", String(dropped))
         e.addUnchecked("TWITCH_DROPPED_FIRST_REALTIME_USEC", String(firstRealtimeUsec))
         e.addUnchecked("TWITCH_DROPPED_LAST_REALTIME_USEC", String(lastRealtimeUsec))
+        return e
+    }
+
+    /// The entry written after spool recovery skipped damaged bytes (`PRIORITY=4`): the entries
+    /// stored there are lost; the intact ones around them are delivered as usual.
+    static func spoolDamaged(_ damage: SpoolDamage, path: String, identifier: String) -> JournalEntry {
+        var e = JournalEntry(
+            message: "journal spool \(path) was damaged: \(damage.description)", priority: .warning,
+            identifier: identifier)
+        e.addUnchecked("MESSAGE_ID", JournalMessageID.spoolDamaged)
+        e.addUnchecked("TWITCH_SPOOL_DAMAGED_BYTES", String(damage.bytes))
+        e.addUnchecked("TWITCH_SPOOL_DAMAGED_REGIONS", String(damage.regions))
+        e.addUnchecked("TWITCH_SPOOL_KEPT", String(damage.kept))
+        e.addUnchecked("TWITCH_SPOOL_DAMAGED_OFFSET", String(damage.firstOffset))
         return e
     }
 }

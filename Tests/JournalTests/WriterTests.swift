@@ -153,7 +153,7 @@ struct WriterTests {
         #expect(size == 0, "a drained spool is emptied")
     }
 
-    @Test("a torn record at the end of the spool is cut off, the complete ones are kept")
+    @Test("a torn record at the end of the spool is cut off, the complete ones are kept, the loss reported")
     func tornTail() throws {
         let dir = try TempDir()
         defer { dir.remove() }
@@ -167,9 +167,12 @@ struct WriterTests {
         let sock = try TestSocket(directory: dir.path)
         let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
         defer { writer.close() }
-        #expect(writer.statistics.pendingEntries == 3)
+        #expect(writer.statistics.pendingEntries == 4, "3 entries and the damage notice")
         writer.send(numbered(3))
-        #expect(sequenceNumbers(sock.receiveAll()) == [0, 1, 2, 3])
+        let got = sock.receiveAll()
+        #expect(sequenceNumbers(got) == [0, 1, 2, 3])
+        let ids = got.compactMap { (try? JournalEntry(decoding: $0.bytes))?["MESSAGE_ID"] }
+        #expect(ids == [JournalMessageID.spoolDamaged])
     }
 
     @Test("a full spool drops new entries, never silently: a notice takes their place, in order")
@@ -303,7 +306,7 @@ struct WriterTests {
 
 /// Sends `entries` numbered entries from a writer whose journald socket does not exist, so they
 /// all land in the file spool in `dir`, then closes the writer. Returns the socket path it used.
-private func spoolWithNoJournald(entries: Int, in dir: TempDir) throws -> String {
+func spoolWithNoJournald(entries: Int, in dir: TempDir) throws -> String {
     let path = dir.path + "/socket"
     let writer = try JournalWriter(.init(socketPath: path, spoolDirectory: dir.path, retryInterval: nil))
     for i in 0..<entries { writer.send(numbered(i)) }

@@ -146,6 +146,10 @@ public final class Daemon: @unchecked Sendable {
     private let stopSupervisor = Atomic<Bool>(false)
     private let supervisorWake = DispatchSemaphore(value: 0)
     private let seq = Atomic<UInt64>(0)
+    /// The locked state directory (sequence numbers); nil before start and after stop.
+    private var stateDirectory: StateDirectory?
+    /// Sequence numbers up to this one are durably reserved (detector thread only after start).
+    private var reservedSeq: UInt64 = 0
     private let recentTwitches = Mutex<[UInt64]>([])
     private let ready = Atomic<Bool>(false)
     private let outputsDroppedBase = Atomic<Int>(0)
@@ -175,8 +179,14 @@ public final class Daemon: @unchecked Sendable {
                 logger.info("memory locked (mlockall)")
             }
         }
-        seq.store(loadSeq(), ordering: .relaxed)
-        let newRunners = try makeOutputs(configuration)
+        try openStateDirectory()
+        let newRunners: [SinkRunner]
+        do {
+            newRunners = try makeOutputs(configuration)
+        } catch {
+            closeStateDirectory()
+            throw error
+        }
         runners.withLock { $0 = newRunners }
         var started: [Channel] = []
         for sensor in configuration.sensors {
@@ -185,6 +195,7 @@ public final class Daemon: @unchecked Sendable {
             } catch {
                 for c in started { c.acquisition.stop() }
                 closeOutputs()
+                closeStateDirectory()
                 throw error
             }
         }
@@ -380,7 +391,7 @@ public final class Daemon: @unchecked Sendable {
         detectorThread?.join()
         detectorThread = nil
         closeOutputs()
-        saveSeq()
+        closeStateDirectory()
         let s = summary()
         logger.info(
             "stopped: \(s.lastSeq) events so far, \(s.samplesDroppedInRing) samples dropped in the ring, \(s.samplesLostInChip) lost in the sensor, \(s.eventsDroppedInOutputs) events dropped by outputs"
@@ -465,6 +476,7 @@ public final class Daemon: @unchecked Sendable {
 
     private func publish(_ c: Channel, _ kind: DaemonEvent.Kind, monotonicUsec: UInt64) {
         let n = seq.add(1, ordering: .relaxed).newValue
+        if n > reservedSeq { reserveSequenceNumbers(from: n) }
         let event = DaemonEvent(
             seq: n, kind: kind, location: c.sensor.location, sensor: c.sensor.name,
             monotonicUsec: monotonicUsec,
@@ -637,17 +649,43 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: sequence persistence
 
-    private var seqFile: String { configuration.stateDirectory + "/last-seq" }
-
-    private func loadSeq() -> UInt64 {
-        guard let text = try? String(contentsOfFile: seqFile, encoding: .utf8) else { return 0 }
-        return UInt64(text.trimmed) ?? 0
+    /// Locks the state directory and continues the sequence numbers where the last run left them,
+    /// after reserving the first block durably.
+    private func openStateDirectory() throws(DaemonStartError) {
+        let dir = try StateDirectory(path: configuration.stateDirectory)
+        stateDirectory = dir
+        let saved = dir.load()
+        if !saved.clean {
+            logger.notice(
+                "the previous run did not stop cleanly: sequence numbers continue after its reserved block, at \(saved.last + 1)"
+            )
+        }
+        seq.store(saved.last, ordering: .relaxed)
+        reservedSeq = saved.last
+        reserveSequenceNumbers(from: saved.last + 1)
     }
 
-    private func saveSeq() {
-        try? FileManager.default.createDirectory(
-            atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-        try? "\(lastSeq)\n".write(toFile: seqFile, atomically: true, encoding: .utf8)
+    /// Reserves `first` and the block after it before any of them is used, so that a crash (no
+    /// clean stop to save the last number) never leads to a number being used twice.
+    private func reserveSequenceNumbers(from first: UInt64) {
+        guard let dir = stateDirectory else { return }
+        let upTo = first &+ StateDirectory.blockSize &- 1
+        if let problem = dir.reserve(upTo: upTo) {
+            logger.error(
+                "cannot reserve sequence numbers in \(dir.path): \(problem); after a crash numbers may repeat"
+            )
+        }
+        reservedSeq = upTo
+    }
+
+    /// Saves the last number as a clean stop and releases the lock.
+    private func closeStateDirectory() {
+        guard let dir = stateDirectory else { return }
+        if let problem = dir.saveClean(lastSeq) {
+            logger.error("cannot save the last sequence number in \(dir.path): \(problem)")
+        }
+        dir.close()
+        stateDirectory = nil
     }
 }
 

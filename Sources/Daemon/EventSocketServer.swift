@@ -17,13 +17,26 @@ import Synchronization
 /// One thread runs a `poll` loop over the listening socket, a wake-up pipe and the clients. Each
 /// client has a bounded output buffer; writes are non-blocking. A client whose buffer overflows
 /// (slow or stuck) is disconnected, so it can never delay the daemon or the other clients.
+///
+/// Clients only read. Against a group member who abuses the socket:
+/// - a client that writes anything is disconnected at once (its bytes are never processed);
+/// - at most ``acceptBurst`` connections are accepted per ``acceptWindowMs``: a connect/close
+///   loop waits in the kernel's backlog instead of costing the daemon a wake-up each;
+/// - no user (peer uid, `SO_PEERCRED`) holds more than ``maxClientsPerUser`` connections, and
+///   when all ``maxClients`` are taken a new client evicts the oldest connection of the user who
+///   holds the most, so a full house never locks a new client out.
 public final class EventSocketServer: EventSink {
     public let name = "event-socket"
     public let path: String
     /// Bytes a client may have waiting before it is dropped.
     public let clientBufferLimit: Int
-    /// Clients served at once; further connections are closed right away.
-    public let maxClients = 64
+    /// Clients served at once; beyond that a new client evicts the oldest of the busiest user.
+    public let maxClients: Int
+    /// Connections one user (uid) may hold; a further one evicts that user's oldest.
+    public let maxClientsPerUser: Int
+    /// Connections accepted per ``acceptWindowMs`` at most.
+    public static let acceptBurst = 16
+    public static let acceptWindowMs: UInt64 = 100
     private let listenFD: Int32
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -43,13 +56,26 @@ public final class EventSocketServer: EventSink {
         public var description: String
     }
 
-    /// Binds `path` (replacing a stale socket), mode 0660, and starts serving.
+    /// Binds `path` (replacing a stale socket), mode 0660, and starts serving. `path` must be a
+    /// file-system path: an empty one, or `@name` (Linux's abstract namespace, which has no
+    /// permissions: any local user could connect), is refused.
     public init(
-        path: String, clientBufferLimit: Int = 256 * 1024,
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        path: String, clientBufferLimit: Int = 256 * 1024, maxClients: Int = 64,
+        maxClientsPerUser: Int = 32, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(SetupError) {
+        guard !path.isEmpty else {
+            throw SetupError(description: "the event socket path is empty (use \"none\" for no socket)")
+        }
+        guard !path.hasPrefix("@"), !path.utf8.contains(0) else {
+            throw SetupError(
+                description:
+                    "\(path): an abstract socket has no permissions (any local user could read it); use a file path"
+            )
+        }
         self.path = path
         self.clientBufferLimit = clientBufferLimit
+        self.maxClients = max(1, maxClients)
+        self.maxClientsPerUser = max(1, min(maxClientsPerUser, maxClients))
         self.log = log
         let dir = Paths.directory(of: path)
         if !dir.isEmpty {
@@ -120,7 +146,7 @@ public final class EventSocketServer: EventSink {
 
     /// Clients connected now.
     public var clients: Int { clientCount.load(ordering: .relaxed) }
-    /// Clients disconnected because they did not keep up (or beyond ``maxClients``).
+    /// Clients disconnected because they did not keep up, wrote to the socket, or were evicted.
     public var droppedClients: Int { droppedClientCount.load(ordering: .relaxed) }
     /// Lines not queued because the server thread fell 4096 lines behind (never expected).
     public var droppedLines: Int { droppedLineCount.load(ordering: .relaxed) }
@@ -160,6 +186,9 @@ public final class EventSocketServer: EventSink {
 
     private struct Client {
         var fd: Int32
+        var uid: UInt32
+        /// Order of arrival (for evicting the oldest).
+        var serial: UInt64
         var buffer: [UInt8] = []
         var offset = 0
         var waiting: Int { buffer.count - offset }
@@ -170,6 +199,12 @@ public final class EventSocketServer: EventSink {
         var pollFDs: [pollfd] = []
         var scratch = [UInt8](repeating: 0, count: 512)
         var stopDeadline: UInt64?
+        var keep: [Bool] = []
+        var serial: UInt64 = 0
+        var windowStart: UInt64 = 0
+        var acceptedInWindow = 0
+        var lastAbuseLog: UInt64 = 0
+        var abuseSinceLog = 0
         defer {
             for c in clients { Glibc.close(c.fd) }
             clientCount.store(0, ordering: .relaxed)
@@ -180,14 +215,25 @@ public final class EventSocketServer: EventSink {
         }
         while true {
             pollFDs.removeAll(keepingCapacity: true)
+            // Accepting is paused for the rest of the window once its burst is used up.
+            let now = monotonicNow()
+            if now &- windowStart >= Self.acceptWindowMs * 1_000_000 {
+                windowStart = now
+                acceptedInWindow = 0
+            }
+            let accepting = acceptedInWindow < Self.acceptBurst
             pollFDs.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
-            pollFDs.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
+            pollFDs.append(pollfd(fd: accepting ? listenFD : -1, events: Int16(POLLIN), revents: 0))
             for c in clients {
                 var ev = Int16(POLLIN)
                 if c.waiting > 0 { ev |= Int16(POLLOUT) }
                 pollFDs.append(pollfd(fd: c.fd, events: ev, revents: 0))
             }
-            let timeout: Int32 = stopDeadline == nil ? 1000 : 20
+            var timeout: Int32 = stopDeadline == nil ? 1000 : 20
+            if !accepting {
+                let left = (windowStart &+ Self.acceptWindowMs * 1_000_000) &- now
+                timeout = min(timeout, Int32(clamping: left / 1_000_000 + 1))
+            }
             _ = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
 
             if pollFDs[0].revents != 0 {
@@ -201,7 +247,8 @@ public final class EventSocketServer: EventSink {
             if stopping && stopDeadline == nil { stopDeadline = monotonicNow() + 200_000_000 }
 
             // Existing clients' readiness (indices 2...).
-            var keep: [Bool] = Array(repeating: true, count: clients.count)
+            keep.removeAll(keepingCapacity: true)
+            keep.append(contentsOf: repeatElement(true, count: clients.count))
             for i in clients.indices {
                 let re = pollFDs[i + 2].revents
                 if re & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
@@ -209,9 +256,14 @@ public final class EventSocketServer: EventSink {
                     continue
                 }
                 if re & Int16(POLLIN) != 0 {
-                    // Clients send nothing meaningful; read to notice a close.
-                    let n = recv(clients[i].fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
-                    if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    // Clients only read: a close shows as end of file; anything written is abuse
+                    // (or a confused program) and ends the connection without being processed.
+                    let n = recv(clients[i].fd, &scratch, 1, Int32(MSG_DONTWAIT))
+                    if n > 0 {
+                        keep[i] = false
+                        droppedClientCount.add(1, ordering: .relaxed)
+                        abuseSinceLog += 1
+                    } else if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                         keep[i] = false
                     }
                 }
@@ -249,24 +301,39 @@ public final class EventSocketServer: EventSink {
                     "event socket: dropped a client that is not reading (\(clients[i].waiting) bytes waiting)"
                 )
             }
-            var kept: [Client] = []
-            for (i, c) in clients.enumerated() {
-                if keep[i] { kept.append(c) } else { Glibc.close(c.fd) }
+            if keep.contains(false) {
+                var write = 0
+                for i in clients.indices {
+                    if keep[i] {
+                        clients[write] = clients[i]
+                        write += 1
+                    } else {
+                        Glibc.close(clients[i].fd)
+                    }
+                }
+                clients.removeLast(clients.count - write)
             }
-            clients = kept
+            if abuseSinceLog > 0 && now &- lastAbuseLog >= 60_000_000_000 {
+                log("event socket: dropped \(abuseSinceLog) client(s) that wrote to it (clients only read)")
+                abuseSinceLog = 0
+                lastAbuseLog = now
+            }
             // New connections (after distributing, so they start with the next event).
-            if pollFDs[1].revents & Int16(POLLIN) != 0 && !stopping {
-                while true {
+            if accepting && pollFDs[1].revents & Int16(POLLIN) != 0 && !stopping {
+                while acceptedInWindow < Self.acceptBurst {
                     let fd = accept(listenFD, nil, nil)
                     if fd < 0 { break }
-                    if clients.count >= maxClients {
-                        Glibc.close(fd)
-                        droppedClientCount.add(1, ordering: .relaxed)
-                        continue
-                    }
+                    acceptedInWindow += 1
                     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
                     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                    clients.append(Client(fd: fd))
+                    serial &+= 1
+                    let uid = peerUID(fd)
+                    if let victim = evictionVictim(clients, newUID: uid) {
+                        Glibc.close(clients[victim].fd)
+                        clients.remove(at: victim)
+                        droppedClientCount.add(1, ordering: .relaxed)
+                    }
+                    clients.append(Client(fd: fd, uid: uid, serial: serial))
                 }
             }
             clientCount.store(clients.count, ordering: .relaxed)
@@ -276,4 +343,41 @@ public final class EventSocketServer: EventSink {
             }
         }
     }
+
+    /// Which client must go to make room for a new one from `newUID`: that user's oldest when it
+    /// is at its own limit; when the house is full, the oldest of whoever holds the most
+    /// connections. Nil when there is room.
+    private func evictionVictim(_ clients: [Client], newUID: UInt32) -> Int? {
+        var perUID: [UInt32: Int] = [:]
+        for c in clients { perUID[c.uid, default: 0] += 1 }
+        var target: UInt32?
+        if perUID[newUID, default: 0] >= maxClientsPerUser {
+            target = newUID
+        } else if clients.count >= maxClients {
+            target = perUID.max { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }?.key
+        }
+        guard let target else { return nil }
+        var oldest: Int?
+        for i in clients.indices where clients[i].uid == target {
+            if let o = oldest, clients[o].serial <= clients[i].serial { continue }
+            oldest = i
+        }
+        return oldest
+    }
+}
+
+/// The uid of the process at the other end of a connected `AF_UNIX` socket (`SO_PEERCRED`);
+/// `UInt32.max` when unknown.
+private func peerUID(_ fd: Int32) -> UInt32 {
+    // `struct ucred` (pid, uid, gid): Glibc hides it behind _GNU_SOURCE; the layout is the
+    // kernel's ABI.
+    struct PeerCredentials {
+        var pid: Int32 = 0
+        var uid: UInt32 = UInt32.max
+        var gid: UInt32 = UInt32.max
+    }
+    var cred = PeerCredentials()
+    var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+    guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) == 0 else { return UInt32.max }
+    return cred.uid
 }

@@ -114,8 +114,33 @@ public struct EventPrinter: Sendable {
         line(EventFields(event)) ?? event.message
     }
 
+    /// `text` safe for a terminal: control characters (C0, DEL, C1: the start of every escape
+    /// sequence that could move the cursor, retitle the window or fake a line) become `?`, and it
+    /// is cut at `limit` characters. The daemon's fields never contain these; a forged or
+    /// damaged line might.
+    public static func printable(_ text: String, limit: Int = 120) -> String {
+        var out = String.UnicodeScalarView()
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count == limit {
+                out.append("~")
+                break
+            }
+            let v = scalar.value
+            let control = v < 0x20 || (v >= 0x7F && v < 0xA0) || v == 0x2028 || v == 0x2029
+            out.append(control ? "?" : scalar)
+            count += 1
+        }
+        return String(out)
+    }
+
     private func line(_ o: EventFields) -> String? {
         guard let type = o.type else { return nil }
+        var o = o
+        o.location = o.location.map { Self.printable($0, limit: 40) }
+        o.axis = o.axis.map { Self.printable($0, limit: 4) }
+        o.detail = o.detail.map { Self.printable($0) }
+        o.stage = o.stage.map { Self.printable($0, limit: 20) }
         let location = o.location ?? "?"
         let seq = o.seq ?? 0
         let when = paint(Self.clock(o.onsetRealtimeUsec ?? o.timeRealtimeUsec ?? 0), "2")

@@ -22,8 +22,23 @@ public final class TailClient {
         self.candidates = candidates
     }
 
-    /// Connects to the first candidate that accepts; returns the fd and path.
+    /// The candidate whose connection was refused with EACCES or EPERM on the last attempt:
+    /// the socket exists but this user may not use it (not in its group). Nil otherwise.
+    public private(set) var permissionDenied: String?
+
+    /// How ``run(shouldStop:onLine:)`` ended.
+    public enum Outcome: Equatable, Sendable {
+        /// `shouldStop` or `onLine` said so.
+        case stopped
+        /// The socket at this path exists but this user may not connect to it.
+        case permissionDenied(String)
+    }
+
+    /// Connects to the first candidate that accepts; returns the fd and path. A candidate that
+    /// refuses this user (EACCES, EPERM) ends the search there (``permissionDenied``): falling
+    /// back to a later, less protected path could reach a socket someone else put there.
     public func connectOnce() -> (fd: Int32, path: String)? {
+        permissionDenied = nil
         for path in candidates {
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             if fd < 0 { return nil }
@@ -43,14 +58,21 @@ public final class TailClient {
                 }
             }
             if rc == 0 { return (fd, path) }
+            let e = errno
             Glibc.close(fd)
+            if e == EACCES || e == EPERM {
+                permissionDenied = path
+                return nil
+            }
         }
         return nil
     }
 
-    /// Runs until `onLine` returns false (e.g. the output pipe closed) or `shouldStop` says so.
-    /// `onLine` gets each line without its newline.
-    public func run(shouldStop: () -> Bool = { false }, onLine: (String) -> Bool) {
+    /// Runs until `onLine` returns false (e.g. the output pipe closed) or `shouldStop` says so, or
+    /// until a socket refuses this user (then it returns ``Outcome/permissionDenied(_:)`` at once:
+    /// waiting would not help). `onLine` gets each line without its newline.
+    @discardableResult
+    public func run(shouldStop: () -> Bool = { false }, onLine: (String) -> Bool) -> Outcome {
         var backoffMs = 100
         var everConnected = false
         var waitingNoted = false
@@ -58,6 +80,7 @@ public final class TailClient {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while !shouldStop() {
             guard let (fd, path) = connectOnce() else {
+                if let denied = permissionDenied { return .permissionDenied(denied) }
                 if !waitingNoted {
                     note(
                         everConnected
@@ -95,12 +118,13 @@ public final class TailClient {
                     start = nl + 1
                     if !onLine(line) {
                         Glibc.close(fd)
-                        return
+                        return .stopped
                     }
                 }
                 buffer.removeFirst(start)
             }
             Glibc.close(fd)
         }
+        return .stopped
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import TwitchCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -18,7 +19,14 @@ struct Tail: ParsableCommand {
         abstract: "Print each twitch as the running daemon detects it.",
         discussion: """
             Connects to the daemon's event socket and keeps reconnecting across daemon restarts. \
-            Ctrl-C or a closed output pipe end it cleanly.
+            Ctrl-C or a closed output pipe end it cleanly. The socket belongs to group twitchd: \
+            without membership tail stops with "permission denied" (exit 77) rather than trying \
+            a less protected socket elsewhere.
+
+            Examples:
+              twitchd tail                          # follow the service
+              twitchd tail --json | jq .peak_mg     # the raw JSON lines
+              sudo usermod -aG twitchd $USER        # once, then log in again
             """)
 
     @Flag(name: .long, help: "Print the raw JSON lines.")
@@ -36,10 +44,16 @@ struct Tail: ParsableCommand {
         let client = TailClient(candidates: socket.map { [$0] } ?? Paths.eventSocketCandidates())
         client.note = { writeStandardError("twitchd tail: \($0)\n") }
         let printer = EventPrinter.forStandardOutput()
-        client.run { line in
+        let outcome = client.run { line in
             if json { return LineWriter.write(line) }
             guard let text = printer.line(jsonLine: line) else { return true }
             return LineWriter.write(text)
+        }
+        if case .permissionDenied(let path) = outcome {
+            writeStandardError(
+                "twitchd tail: permission denied: \(path): add yourself to group twitchd "
+                    + "(sudo usermod -aG twitchd $USER, then log in again)\n")
+            throw ExitCode(SysExit.noPerm.rawValue)
         }
     }
 }

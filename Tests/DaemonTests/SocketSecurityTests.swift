@@ -1,0 +1,144 @@
+import Daemon
+import Foundation
+import Testing
+import TwitchCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whether the server has closed `client`'s connection (end of file) within `seconds`.
+func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    var byte: UInt8 = 0
+    while Date() < end {
+        var p = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, 20) > 0 {
+            let n = recv(client.fd, &byte, 1, Int32(MSG_DONTWAIT))
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return true }
+        }
+    }
+    return false
+}
+
+@Suite(.serialized) struct SocketSecurityTests {
+    @Test func emptyAndAbstractSocketPathsAreRefused() {
+        for path in ["", "@twitchd-events"] {
+            #expect(throws: EventSocketServer.SetupError.self) {
+                _ = try EventSocketServer(path: path)
+            }
+        }
+    }
+
+    @Test func aClientThatWritesIsDropped() throws {
+        let dir = temporaryDirectory("writer")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try EventSocketServer(path: dir + "/events.sock")
+        defer { server.close() }
+        let writer = try #require(RawClient(path: server.path))
+        let reader = try #require(RawClient(path: server.path))
+        #expect(waitUntil(2) { server.clients == 2 })
+        let garbage = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+        _ = garbage.withUnsafeBytes { send(writer.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        #expect(closedByServer(writer, within: 2))
+        #expect(server.droppedClients == 1)
+        server.publish(line: "{\"type\":\"test\"}")
+        reader.pump(0.3)
+        #expect(reader.lines == ["{\"type\":\"test\"}"])
+    }
+
+    /// A full house of idle connections does not lock a new client out: it evicts the oldest
+    /// connection of the user holding the most; one user never holds more than its share.
+    @Test func aFullHouseEvictsTheOldestInsteadOfRefusingNewClients() throws {
+        let dir = temporaryDirectory("house")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try EventSocketServer(path: dir + "/events.sock", maxClients: 4, maxClientsPerUser: 3)
+        defer { server.close() }
+        var hogs: [RawClient] = []
+        for _ in 0..<3 { hogs.append(try #require(RawClient(path: server.path))) }
+        #expect(waitUntil(2) { server.clients == 3 })
+        // A fourth connection of the same user: over its share, so its own oldest goes.
+        hogs.append(try #require(RawClient(path: server.path)))
+        #expect(closedByServer(hogs[0], within: 2))
+        #expect(waitUntil(2) { server.clients == 3 })
+        let newcomer = try #require(RawClient(path: server.path))
+        #expect(closedByServer(hogs[1], within: 2))
+        server.publish(line: "{\"type\":\"hello\"}")
+        newcomer.pump(0.3)
+        #expect(newcomer.lines == ["{\"type\":\"hello\"}"])
+        #expect(server.clients == 3)
+    }
+
+    /// A connect/close loop is served in bursts: the server accepts at most `acceptBurst`
+    /// connections per window and leaves the rest in the kernel's backlog.
+    @Test func acceptsAreRateLimited() throws {
+        let dir = temporaryDirectory("burst")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try EventSocketServer(path: dir + "/events.sock", maxClients: 64, maxClientsPerUser: 64)
+        defer { server.close() }
+        var clients: [Int32] = []
+        defer { for fd in clients { close(fd) } }
+        // 40 connections at once (more than the listen backlog of 16 would take while nobody
+        // accepts, so connect without waiting).
+        for _ in 0..<40 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                for (i, b) in server.path.utf8.enumerated() { raw[i] = b }
+            }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if rc == 0 { clients.append(fd) } else { close(fd) }
+        }
+        usleep(30_000)
+        #expect(server.clients <= EventSocketServer.acceptBurst)
+        #expect(waitUntil(2) { server.clients == clients.count })
+    }
+
+    /// `twitchd tail` as a user outside the socket's group: a clear message and exit 77, not a
+    /// silent wait or a fall back to another socket.
+    @Test func tailSaysPermissionDenied() throws {
+        guard let bin = twitchdBinary() else {
+            print("skipped: build twitchd first")
+            return
+        }
+        guard getuid() == 0, access("/usr/bin/setpriv", X_OK) == 0 else {
+            print("skipped: needs root and setpriv to run tail as another user")
+            return
+        }
+        let dir = temporaryDirectory("eacces")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        let server = try EventSocketServer(path: dir + "/events.sock")
+        defer { server.close() }
+        let tail = try Twitchd(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "tail", "--socket", server.path],
+            dir: dir, tag: "tail")
+        #expect(tail.waitForExit(5) != nil)
+        #expect(tail.process.terminationStatus == 77)
+        #expect(
+            tail.stderr.contains(
+                "twitchd tail: permission denied: \(server.path): add yourself to group twitchd"))
+    }
+
+    /// Fields from the socket are printed without terminal control sequences.
+    @Test func printedFieldsCarryNoControlSequences() throws {
+        let printer = EventPrinter(color: false)
+        let forged =
+            #"{"type":"sensor-lost","seq":7,"location":"left\u001b]0;owned\u0007calf","#
+            + #""detail":"\u001b[2J\u001b[1;1Hfake\r\nline\u009b31m","time_realtime_usec":0}"#
+        let line = try #require(printer.line(jsonLine: forged))
+        #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) })
+        #expect(line.contains("left?]0;owned?calf"))
+        #expect(line.contains("fake??line"))
+        let twitch =
+            #"{"type":"twitch","seq":8,"location":"x\u001b[31m","axis":"z\u0007","onset_realtime_usec":0}"#
+        let t = try #require(printer.line(jsonLine: twitch))
+        #expect(!t.unicodeScalars.contains { $0.value < 0x20 })
+    }
+}

@@ -32,8 +32,13 @@ public final class JournalSink: EventSink {
         try? FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         do {
+            // Events are rare (a few a minute) and written by this output's own thread, so each
+            // one spooled is synced at once: a power cut while journald is away loses none
+            // (docs/journal-fields.md, "Durability").
             let writer = try JournalWriter(
-                .init(socketPath: configuration.journalSocket, spoolDirectory: configuration.stateDirectory))
+                .init(
+                    socketPath: configuration.journalSocket, spoolDirectory: configuration.stateDirectory,
+                    fsync: .everyEntry))
             return JournalSink(writer: writer)
         } catch {
             logger.error("journal output unavailable: \(error.description)")

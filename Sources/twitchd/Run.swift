@@ -62,7 +62,8 @@ struct Run: ParsableCommand {
             throw ExitCode(SysExit.config.rawValue)
         }
         let logger = bootstrapLogging(
-            level: logLevel, journal: configuration.journal ? configuration.journalSocket : nil)
+            level: logLevel, journal: configuration.journal ? configuration.journalSocket : nil,
+            spoolDirectory: configuration.stateDirectory)
         var options = DaemonOptions(sourceFactory: SourceFactories.drivers, logger: logger)
         options.journalFactory = JournalSink.make
         let systemd = SystemdNotifier.fromEnvironment()
@@ -112,11 +113,19 @@ struct Overrides {
 
 /// Sets up swift-log once. With a journal socket, the daemon's own messages go to the journal
 /// (structured, with priorities) and, unless standard error already is the journal, to standard
-/// error as well; without one, to standard error only.
-func bootstrapLogging(level: String, journal socket: String? = nil) -> Logger {
+/// error as well; without one, to standard error only. With a `spoolDirectory`, messages written
+/// while journald is away wait in `log.spool` there (delivered when journald returns, by this run
+/// or the next) instead of in memory, where they were lost if the daemon exited first.
+func bootstrapLogging(level: String, journal socket: String? = nil, spoolDirectory: String? = nil) -> Logger {
     let parsed = Logger.Level(rawValue: level.lowercased()) ?? .info
-    let writer = socket.flatMap {
-        try? JournalWriter(.init(socketPath: $0, spoolDirectory: nil, retryInterval: nil))
+    let writer = socket.flatMap { path -> JournalWriter? in
+        if let dir = spoolDirectory {
+            _ = mkdir(dir, 0o700)
+            var c = JournalWriter.Configuration(socketPath: path, spoolDirectory: dir)
+            c.spoolFileName = "log.spool"
+            if let w = try? JournalWriter(c) { return w }
+        }
+        return try? JournalWriter(.init(socketPath: path, spoolDirectory: nil))
     }
     // Under systemd stderr already is the journal (JOURNAL_STREAM): don't log twice there.
     let alsoStderr = getenv("JOURNAL_STREAM") == nil

@@ -168,4 +168,37 @@ func printedSeqs(_ stdout: String) -> [Int] {
         }
         #expect(!FileManager.default.fileExists(atPath: config.stateDirectory + "/last-seq"))
     }
+
+    /// The daemon's own log lines written while journald is away are kept in the state
+    /// directory's `log.spool`, not in memory, and the next run delivers them.
+    @Test func logLinesWrittenWhileJournaldIsAwaySurviveTheExit() throws {
+        guard let bin = twitchdBinary() else {
+            print("skipped: build twitchd first")
+            return
+        }
+        let dir = temporaryDirectory("logspool")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        writeConfig(dir + "/l.toml", dir: dir, trace: nil, speed: 1)
+        let away = try Twitchd(
+            bin, ["run", "--config", dir + "/l.toml", "--journal-socket", dir + "/no-journald"], dir: dir,
+            tag: "away")
+        #expect(waitUntil(10) { away.stderr.contains("all sensors streaming") })
+        away.signal(SIGTERM)
+        #expect(away.waitForExit(5) != nil)
+        let spooled = (try? Data(contentsOf: URL(fileURLWithPath: dir + "/state/log.spool"))) ?? Data()
+        #expect(String(decoding: spooled, as: UTF8.self).contains("MESSAGE=all sensors streaming"))
+        guard JournaldNamespace.unavailableReason == nil else { return }
+        let journal = JournaldNamespace(tag: "logspool")
+        try journal.start()
+        defer { journal.destroy() }
+        let back = try Twitchd(
+            bin, ["run", "--config", dir + "/l.toml", "--journal-socket", journal.socket], dir: dir,
+            tag: "back")
+        let delivered = waitUntil(15) {
+            journal.entries(matching: "MESSAGE=all sensors streaming").count >= 2
+        }
+        #expect(delivered, "the first run's log lines did not reach the journal")
+        back.signal(SIGTERM)
+        #expect(back.waitForExit(5) != nil)
+    }
 }

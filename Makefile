@@ -3,6 +3,7 @@
 #   make test      install what is missing, then run the whole test suite
 #   make release   optimised build at .build/release/twitchd, Swift runtime linked in statically
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
+#   make soak      a long run under journald restarts, reloads and tail clients (BENCHMARKS.md, not CI)
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
@@ -36,6 +37,14 @@ test:
 # (docs/testing-vm.md). Installs its packages through apt.
 vmtest:
 	vmtest/run
+
+# Soak (not run in CI; needs root for a journald namespace): by default a day of daemon time on the
+# simulated bus at 3200 Hz, 100x faster than real time (about 15 minutes). SOAK_ARGS picks
+# another length, e.g. make soak SOAK_ARGS="--sim-hours 6 --speed 60".
+SOAK_ARGS ?=
+.PHONY: soak
+soak: release
+	scripts/soak --binary .build/release/twitchd $(SOAK_ARGS)
 
 clean:
 	rm -rf .build

@@ -17,6 +17,12 @@ func printedSeqs(_ stdout: String) -> [Int] {
     }
 }
 
+/// The exit status of `process` once it has exited within `seconds`; nil if it is still running
+/// (asking a running Process for its status would trap).
+func exitStatus(_ process: Twitchd, within seconds: Double) -> Int32? {
+    process.waitForExit(seconds) == nil ? nil : process.process.terminationStatus
+}
+
 @Suite(.serialized) struct StateDirectoryTests {
     /// The test: SIGKILL (no clean stop, so `last-seq` is never saved the old way) again
     /// and again; no sequence number may ever stand for two events.
@@ -87,15 +93,13 @@ func printedSeqs(_ stdout: String) -> [Int] {
         let second = try Twitchd(
             bin, ["run", "--config", dir + "/s.toml", "--event-socket", dir + "/other.sock"], dir: dir,
             tag: "second")
-        #expect(second.waitForExit(10) != nil)
-        #expect(second.process.terminationStatus == 75)
+        #expect(exitStatus(second, within: 10) == 75)
         #expect(second.stderr.contains("state directory \(dir)/state is in use by another twitchd"))
         #expect(second.stderr.contains("pid \(first.process.processIdentifier)"))
         #expect(try String(contentsOfFile: dir + "/state/last-seq", encoding: .utf8) == before)
         #expect(first.process.isRunning)
         first.signal(SIGTERM)
-        #expect(first.waitForExit(5) != nil)
-        #expect(first.process.terminationStatus == 0)
+        #expect(exitStatus(first, within: 5) == 0)
     }
 
     /// Another user pre-created the fallback `/tmp/twitchd-UID` (here under TMPDIR) with a
@@ -130,8 +134,7 @@ func printedSeqs(_ stdout: String) -> [Int] {
         let run = try Twitchd(
             bin, ["run", "--config", dir + "/h.toml", "--event-socket", "none"], dir: dir, tag: "hostile",
             environment: env)
-        #expect(run.waitForExit(10) != nil)
-        #expect(run.process.terminationStatus == 73)
+        #expect(exitStatus(run, within: 10) == 73)
         #expect(run.stderr.contains("not using \(hostile)/state: \(hostile) belongs to uid 65534"))
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
 
@@ -143,8 +146,7 @@ func printedSeqs(_ stdout: String) -> [Int] {
             environment: ["TMPDIR": fresh, "HOME": victim, "XDG_STATE_HOME": "", "STATE_DIRECTORY": ""])
         #expect(waitUntil(10) { ok.stderr.contains("all sensors streaming") }, "\(ok.stderr)")
         ok.signal(SIGTERM)
-        #expect(ok.waitForExit(5) != nil)
-        #expect(ok.process.terminationStatus == 0)
+        #expect(exitStatus(ok, within: 5) == 0)
         var st = stat()
         #expect(lstat(fresh + "/twitchd-\(getuid())", &st) == 0 && st.st_mode & 0o777 == 0o700)
         #expect(FileManager.default.fileExists(atPath: fresh + "/twitchd-\(getuid())/state/last-seq"))
@@ -200,5 +202,18 @@ func printedSeqs(_ stdout: String) -> [Int] {
         #expect(delivered, "the first run's log lines did not reach the journal")
         back.signal(SIGTERM)
         #expect(back.waitForExit(5) != nil)
+    }
+
+    /// Spooled events are synced one by one (a power cut while journald is away loses none).
+    @Test func spooledEventsAreSyncedPerEntry() throws {
+        let dir = temporaryDirectory("fsync")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = simConfiguration(dir: dir)
+        config.journal = true
+        config.journalSocket = dir + "/no-journald"
+        _ = mkdir(config.stateDirectory, 0o700)
+        let sink = try #require(JournalSink.make(config, testLogger()) as? JournalSink)
+        defer { sink.close() }
+        #expect(sink.writer.settings.fsync == .everyEntry)
     }
 }

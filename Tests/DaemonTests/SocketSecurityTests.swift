@@ -30,6 +30,21 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
         }
     }
 
+    /// The case: `twitchd demo --event-socket ""` bound an abstract socket anyone could read.
+    @Test func demoWithAnEmptySocketPathRefuses() throws {
+        guard let bin = twitchdBinary() else {
+            print("skipped: build twitchd first")
+            return
+        }
+        let dir = temporaryDirectory("emptysock")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let demo = try Twitchd(
+            bin, ["demo", "--event-socket", "", "--duration", "2s"], dir: dir, tag: "demo",
+            environment: ["TMPDIR": dir, "STATE_DIRECTORY": dir + "/state"])
+        #expect(exitStatus(demo, within: 15) == 73)
+        #expect(demo.stderr.contains("the event socket path is empty"))
+    }
+
     @Test func aClientThatWritesIsDropped() throws {
         let dir = temporaryDirectory("writer")
         defer { try? FileManager.default.removeItem(atPath: dir) }

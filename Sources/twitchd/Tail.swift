@@ -18,7 +18,8 @@ struct Tail: ParsableCommand {
         abstract: "Print each twitch as the running daemon detects it.",
         discussion: """
             Connects to the daemon's event socket and keeps reconnecting across daemon restarts. \
-            Ctrl-C or a closed output pipe end it cleanly.
+            Ctrl-C or a closed output pipe end it cleanly; an output that cannot be written \
+            (a full disk) ends it with status 74.
             """)
 
     @Flag(name: .long, help: "Print the raw JSON lines.")
@@ -37,9 +38,11 @@ struct Tail: ParsableCommand {
         client.note = { writeStandardError("twitchd tail: \($0)\n") }
         let printer = EventPrinter.forStandardOutput()
         client.run { line in
-            if json { return LineWriter.write(line) }
+            if json { return StandardOutput.line(line) }
             guard let text = printer.line(jsonLine: line) else { return true }
-            return LineWriter.write(text)
+            return StandardOutput.line(text)
         }
+        // The client returns once output failed: a closed pipe ends quietly, anything else is 74.
+        try StandardOutput.check("twitchd tail")
     }
 }

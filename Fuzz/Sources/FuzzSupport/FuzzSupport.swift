@@ -1,4 +1,4 @@
-// libFuzzer glue shared by the fuzz targets (see Fuzz/README.md).
+// libFuzzer glue shared by the fuzz targets (see docs/testing.md, "Fuzzing").
 //
 // SwiftPM links an executable's own `main` (it renames the Swift entry point and points `main` at
 // it), so libFuzzer's `main` is never the one that runs: each target's main.swift calls

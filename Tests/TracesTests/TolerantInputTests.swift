@@ -215,3 +215,15 @@ struct TolerantInputTests {
         #expect(RFC3339.format(.infinity).hasPrefix("9999-"))
     }
 }
+
+@Suite("TraceSimulator settings")
+struct SimulatorSettingTests {
+    /// A library caller (not only `twitchd simulate`) gets an error, not a trap, for a duration
+    /// whose sample count overflows Int.
+    @Test func hugeDurationIsRefused() {
+        var c = SimulationConfiguration()
+        c.duration = 1e17
+        c.rate = 1000
+        #expect(throws: SimulationError.self) { try TraceSimulator(configuration: c) }
+    }
+}

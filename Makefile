@@ -4,12 +4,13 @@
 #   make release   optimised build at .build/release/twitchd, Swift runtime linked in statically
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
 #   make soak      a long run under journald restarts, reloads and tail clients (BENCHMARKS.md, not CI)
+#   make fuzz      libFuzzer on the trace reader, configuration, spool and tail parsers (Fuzz/)
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build release test demo deps clean vmtest
+.PHONY: all build release test demo deps clean vmtest fuzz
 
 all: build
 
@@ -46,8 +47,14 @@ SOAK_ARGS ?=
 soak: release
 	scripts/soak --binary .build/release/twitchd $(SOAK_ARGS)
 
+# Each fuzz target for FUZZ_SECONDS (default 60) from its seeds in Fuzz/corpus; fails on any crash,
+# trap, leak or timeout (the input is kept in .build-fuzz/artifacts). docs/testing.md, "Fuzzing".
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
 
 # --- install / uninstall (systemd unit, config, udev rule) ---
 # make release && sudo make install      then: sudo systemctl enable --now twitchd

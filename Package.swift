@@ -109,3 +109,22 @@ let package = Package(
         .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
     ]
 )
+
+// Fuzz targets (Fuzz/, `make fuzz`): libFuzzer drivers built only when TWITCHD_FUZZ is set,
+// because they link only with `-sanitize=fuzzer` (scripts/fuzz passes the flags). The normal
+// build and the release never see them.
+if Context.environment["TWITCHD_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport", swiftSettings: strict))
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzTraceReader", ["Traces", "TwitchCore"]),
+        ("FuzzConfig", ["Daemon"]),
+        ("FuzzSpool", ["Journal"]),
+        ("FuzzTailLine", ["Daemon"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Fuzz/Sources/\(name)",
+                swiftSettings: strict))
+    }
+}

@@ -147,20 +147,78 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 public enum ConfigLoader {
     /// Reads `path`, parses and validates it.
     public static func load(path: String) throws(ConfigErrors) -> DaemonConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
+        guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             throw ConfigErrors([ConfigIssue(file: path, line: 0, key: nil, message: "the file \(reason)")])
         }
-        return try parse(text, file: path)
+        return try parse(bytes: Array(data), file: path)
+    }
+
+    /// The largest configuration file read (a real one is a few kilobytes).
+    public static let maxFileBytes = 1 << 20
+
+    /// Parses and validates a configuration file's bytes: text in UTF-8 without NUL bytes (TOML
+    /// forbids both; a NUL would silently end the text for the parser), at most
+    /// ``maxFileBytes``. Problems are reported with their line.
+    public static func parse(
+        bytes: [UInt8], file: String, checkFiles: Bool = true
+    ) throws(ConfigErrors) -> DaemonConfiguration {
+        guard bytes.count <= maxFileBytes else {
+            throw ConfigErrors([
+                ConfigIssue(
+                    file: file, line: 0, key: nil,
+                    message: "the file is \(bytes.count) bytes; a configuration is at most \(maxFileBytes)")
+            ])
+        }
+        var line = 1
+        var lineStart = 0
+        for (i, b) in bytes.enumerated() {
+            if b == 0 {
+                throw ConfigErrors([
+                    ConfigIssue(
+                        file: file, line: line, column: i - lineStart + 1, key: nil,
+                        message: "a NUL byte: the configuration must be text (is this a binary file?)")
+                ])
+            }
+            if b == 10 {
+                line += 1
+                lineStart = i + 1
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            var number = 1
+            for part in bytes.split(separator: 10, omittingEmptySubsequences: false) {
+                if String(validating: part, as: UTF8.self) == nil {
+                    throw ConfigErrors([
+                        ConfigIssue(
+                            file: file, line: number, key: nil,
+                            message: "not valid UTF-8 text (save the file as UTF-8)")
+                    ])
+                }
+                number += 1
+            }
+            throw ConfigErrors([ConfigIssue(file: file, line: 0, key: nil, message: "not valid UTF-8 text")])
+        }
+        return try parse(text, file: file, checkFiles: checkFiles)
     }
 
     /// Parses and validates a TOML document; collects every problem before throwing.
     public static func parse(
         _ text: String, file: String, checkFiles: Bool = true
     ) throws(ConfigErrors) -> DaemonConfiguration {
+        // A NUL would end the text for the TOML parser (C++): refused with its line instead.
+        if text.utf8.contains(0) {
+            return try parse(bytes: Array(text.utf8), file: file, checkFiles: checkFiles)
+        }
+        let lines = KeyLines(text)
+        if let bad = lines.badHeader {
+            throw ConfigErrors([
+                ConfigIssue(
+                    file: file, line: bad.line, column: bad.column, key: nil,
+                    message:
+                        "TOML syntax error: a table name starts with a letter, digit, '_', '-' or a quote")
+            ])
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -173,7 +231,7 @@ public enum ConfigLoader {
         } catch {
             throw ConfigErrors([ConfigIssue(file: file, line: 0, key: nil, message: "\(error)")])
         }
-        var v = Validator(file: file, lines: KeyLines(text), checkFiles: checkFiles)
+        var v = Validator(file: file, lines: lines, checkFiles: checkFiles)
         let config = v.validate(root)
         if !v.issues.isEmpty { throw ConfigErrors(v.issues.sorted { $0.line < $1.line }) }
         return config
@@ -181,14 +239,22 @@ public enum ConfigLoader {
 }
 
 /// Where each key sits in the file. TOMLKit gives values without positions, so the text is scanned
-/// for table headers and `key =` lines (good enough for messages; never used for values).
+/// for table headers and `key =` lines (good enough for messages; never used for values). Dotted
+/// keys (`detector.sensitivity = ...`) record every prefix; inline tables in an array
+/// (`sensor = [ { ... }, { ... } ]`) record each table's line as `sensor[N]`.
 struct KeyLines {
     private var lines: [String: Int] = [:]
+    /// The first table header whose name does not start with a bare-key character or a quote
+    /// (`[/x]`): TOMLKit's parser (toml++) asserts on it (an abort in debug builds, undefined
+    /// behaviour in release), so such a file is refused before it reaches the parser.
+    private(set) var badHeader: (line: Int, column: Int)?
 
     init(_ text: String) {
         var table = ""
         var arrayCounts: [String: Int] = [:]
         var inMultiline: String?
+        // An array value being scanned across lines: its key, bracket depth, tables seen.
+        var array: ArrayScan?
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
             let line = raw.trimmed
@@ -196,32 +262,110 @@ struct KeyLines {
                 if line.firstRange(of: delimiter) != nil { inMultiline = nil }
                 continue
             }
+            if var a = array {
+                a.scan(Substring(line), line: number, into: &lines)
+                array = a.depth > 0 ? a : nil
+                continue
+            }
+            if line.hasPrefix("["), badHeader == nil, let column = Self.badHeaderColumn(raw) {
+                badHeader = (number, column)
+            }
             if line.hasPrefix("[[") {
-                let name = Self.headerName(line.dropFirst(2))
+                let name = Self.keyPath(Self.headerName(line.dropFirst(2)))
                 let n = arrayCounts[name, default: -1] + 1
                 arrayCounts[name] = n
                 table = "\(name)[\(n)]"
                 lines[table] = number
             } else if line.hasPrefix("[") {
-                table = Self.headerName(line.dropFirst())
+                table = Self.keyPath(Self.headerName(line.dropFirst()))
                 if lines[table] == nil { lines[table] = number }
             } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
-                var key = line[..<eq].trimmed
-                key = String(key.trimmingPrefix(while: { $0 == "\"" || $0 == "'" }))
-                while key.last == "\"" || key.last == "'" { key.removeLast() }
+                let key = Self.keyPath(line[..<eq])
                 let full = table.isEmpty ? key : "\(table).\(key)"
-                if lines[full] == nil { lines[full] = number }
+                // Every prefix of a dotted key sits on this line too (unless defined earlier).
+                var prefix = ""
+                for part in full.split(separator: ".") {
+                    prefix = prefix.isEmpty ? String(part) : prefix + "." + part
+                    if lines[prefix] == nil { lines[prefix] = number }
+                }
                 let rest = line[line.index(after: eq)...]
                 for d in ["\"\"\"", "'''"] where rest.ranges(of: d).count == 1 {
                     inMultiline = d
+                }
+                if rest.trimmed.hasPrefix("[") {
+                    var a = ArrayScan(key: full)
+                    a.scan(rest, line: number, into: &lines)
+                    if a.depth > 0 { array = a }
                 }
             }
         }
     }
 
-    private static func headerName(_ s: Substring) -> String {
+    /// Follows an array value's brackets, recording the line of each inline table at its top.
+    private struct ArrayScan {
+        var key: String
+        var depth = 0
+        var braces = 0
+        var count = 0
+
+        mutating func scan(_ text: Substring, line: Int, into lines: inout [String: Int]) {
+            var quote: Character?
+            for c in text {
+                if let q = quote {
+                    if c == q { quote = nil }
+                    continue
+                }
+                switch c {
+                case "\"", "'": quote = c
+                case "#": return
+                case "[": depth += 1
+                case "]":
+                    depth -= 1
+                    if depth <= 0 { return }
+                case "{":
+                    if depth == 1, braces == 0 {
+                        lines["\(key)[\(count)]"] = line
+                        count += 1
+                    }
+                    braces += 1
+                case "}": braces -= 1
+                default: break
+                }
+            }
+        }
+    }
+
+    /// For a table header line, the 1-based column of a name that starts with something other
+    /// than a bare-key character (A-Z a-z 0-9 _ -), a quote or `]`; nil when it is fine.
+    private static func badHeaderColumn(_ raw: Substring) -> Int? {
+        let bytes = Array(raw.utf8)
+        var i = 0
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else { return nil }
+        i += 1
+        if i < bytes.count, bytes[i] == UInt8(ascii: "[") { i += 1 }
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
+        guard i < bytes.count else { return nil }
+        let c = bytes[i]
+        let fine =
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
+            || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D
+        return fine ? nil : i + 1
+    }
+
+    private static func headerName(_ s: Substring) -> Substring {
         let end = s.firstIndex(of: "]") ?? s.endIndex
-        return s[..<end].trimmed
+        return s[..<end]
+    }
+
+    /// `a . "b" .c` -> `a.b.c`: a key as the validator names it.
+    private static func keyPath(_ s: Substring) -> String {
+        s.split(separator: ".", omittingEmptySubsequences: false).map { part -> String in
+            var k = part.trimmed
+            k = String(k.trimmingPrefix(while: { $0 == "\"" || $0 == "'" }))
+            while k.last == "\"" || k.last == "'" { k.removeLast() }
+            return k
+        }.joined(separator: ".")
     }
 
     /// The line of `key`, else of the closest enclosing table, else 0.
@@ -229,8 +373,13 @@ struct KeyLines {
         var k = key
         while true {
             if let l = lines[k] { return l }
-            guard let dot = k.lastIndex(of: ".") else { return 0 }
-            k = String(k[..<dot])
+            if let dot = k.lastIndex(of: ".") {
+                k = String(k[..<dot])
+            } else if k.hasSuffix("]"), let bracket = k.lastIndex(of: "[") {
+                k = String(k[..<bracket])
+            } else {
+                return 0
+            }
         }
     }
 }
@@ -277,7 +426,13 @@ private struct Validator {
     mutating func number(_ table: TOMLTable, _ key: String, path: String) -> Double? {
         guard let value = table[key] else { return nil }
         if let i = value.int { return Double(i) }
-        if let d = value.double, d.isFinite { return d }
+        if let d = value.double {
+            if d.isFinite { return d }
+            fail(
+                "\(path).\(key)",
+                "expected a finite number, found \(d.isNaN ? "nan" : d > 0 ? "inf" : "-inf")")
+            return nil
+        }
         fail("\(path).\(key)", "expected a number, found \(describe(value))")
         return nil
     }

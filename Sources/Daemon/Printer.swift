@@ -150,9 +150,10 @@ public struct EventPrinter: Sendable {
             let mg = o.peakMg ?? 0
             let sizeCode = mg >= 50 ? "1;31" : mg >= 10 ? "1;33" : "1;32"
             let size = paint(pad(fixed(mg, 1), 7, right: true) + " mg", sizeCode)
-            let dur = pad("\(Int((o.durationMs ?? 0).rounded())) ms", 7, right: true)
+            // fixed(_:0), not Int(): the line comes from a socket and may hold any number.
+            let dur = pad("\(fixed(o.durationMs ?? 0, 0)) ms", 7, right: true)
             let axis = o.axis ?? "?"
-            let freq = pad("\(Int((o.freqHz ?? 0).rounded())) Hz", 6, right: true)
+            let freq = pad("\(fixed(o.freqHz ?? 0, 0)) Hz", 6, right: true)
             let conf = fixed(o.confidence ?? 0, 2)
             return "\(when)  \(loc)  twitch \(size) \(dur)  \(axis) \(freq)  conf \(conf)  #\(seq)"
         case "state":

@@ -154,6 +154,16 @@ enum NumberParser {
         }
     }
 
+    /// True for a cell of nothing but spaces, tabs, double quotes and a carriage return: an
+    /// empty cell.
+    static func isBlank(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        for k in 0..<n {
+            let c = p[k]
+            if c != 32 && c != 9 && c != 34 && c != 13 { return false }
+        }
+        return true
+    }
+
     /// `nan`, `inf`, `infinity` in any case (the sign was already consumed).
     static func isNonFiniteWord(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         func matches(_ word: StaticString) -> Bool {

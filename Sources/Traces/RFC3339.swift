@@ -59,9 +59,16 @@ public enum RFC3339 {
         return Double(seconds) + fraction
     }
 
-    /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (milliseconds, UTC).
+    /// The Unix seconds this type formats: years 0000 to 9999 (RFC 3339 has four-digit years).
+    public static let representable: ClosedRange<Double> = -62_167_219_200...253_402_300_799.999
+
+    /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (milliseconds, UTC). A time outside
+    /// ``representable`` (or not finite) is clamped to its nearest end rather than trapping:
+    /// readers refuse such times on input, so this only guards against arithmetic on them.
     public static func format(_ unixSeconds: Double) -> String {
-        var ms = Int64((unixSeconds * 1000).rounded())
+        let clamped =
+            unixSeconds.isNaN ? 0 : min(max(unixSeconds, representable.lowerBound), representable.upperBound)
+        var ms = Int64((clamped * 1000).rounded())
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         ms -= days * 86_400_000
         let (y, m, d) = civilFromDays(Int(days))

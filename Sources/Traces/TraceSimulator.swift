@@ -242,6 +242,10 @@ public struct TraceSimulator: Sendable {
             throw SimulationError("rate \(c.rate) Hz is outside 10...10000 Hz")
         }
         if let d = c.duration, !(d.isFinite && d > 0) { throw SimulationError("duration must be positive") }
+        // The sample count is an Int: a duration that overflows it is refused, not trapped on.
+        if let d = c.duration, !(d * c.rate < 1e15) {
+            throw SimulationError("duration \(d) s at \(c.rate) Hz is too many samples")
+        }
         guard c.twitchesPerMinute.isFinite, c.twitchesPerMinute >= 0 else {
             throw SimulationError("twitch rate must be 0 or more per minute")
         }

@@ -35,7 +35,8 @@ struct ConfigCommand: ParsableCommand {
                 out +=
                     "  journal: \(c.journal ? c.journalSocket : "off"); events: \(c.eventSocket ?? "off")\n"
                 writeStandardOutput(out)
-            } catch {
+                try StandardOutput.check("twitchd config check")
+            } catch let error as ConfigErrors {
                 let text = error.issues.map { "\($0)\n" }.joined()
                 writeStandardError(text)
                 let n = error.issues.count

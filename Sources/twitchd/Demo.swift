@@ -56,6 +56,10 @@ struct Demo: ParsableCommand {
             }
             limit = d
         }
+        // Checked before anything uses it (the banner prints it as an integer).
+        guard OptionValues.rate(rate, in: 1...6664) else {
+            throw ValidationError("--rate must be a number of Hz in 1...6664, got \(rate)")
+        }
         guard let chipChoice = ChipChoice(rawValue: chip.lowercased()), chipChoice != .auto else {
             throw ValidationError("--chip: unknown chip \(chip)")
         }
@@ -96,14 +100,14 @@ struct Demo: ParsableCommand {
         let asJSON = json
         options.extraSinks.append(
             ClosureSink(name: "stdout") { event in
-                if !LineWriter.write(asJSON ? event.jsonLine : printer.line(event)) { stop.request() }
+                if !StandardOutput.line(asJSON ? event.jsonLine : printer.line(event)) { stop.request() }
             })
         let daemon = Daemon(configuration: configuration, options: options)
         let journalNote =
             configuration.journal ? "journal: \(configuration.journalSocket)" : "no journal found"
         writeStandardError(
             """
-            twitchd demo: simulated \(chipChoice.rawValue) at \(Int(rate)) Hz on a resting left calf (seed \(seed)).
+            twitchd demo: simulated \(chipChoice.rawValue) at \(fixed(rate, 0)) Hz on a resting left calf (seed \(seed)).
               events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
               \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")").
 
@@ -120,6 +124,7 @@ struct Demo: ParsableCommand {
         let lost = s.samplesDroppedInRing + s.samplesLostInChip
         let summary = "twitchd demo: \(count) twitch\(count == 1 ? "" : "es"), \(lost) samples lost.\n"
         writeStandardError(summary)
+        try StandardOutput.check("twitchd demo")
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 }

@@ -48,7 +48,8 @@ struct Probe: AsyncParsableCommand {
             throw ExitCode(error.exitCode)
         }
         let addresses = address.map { [$0] } ?? ChipKind.allAddresses
-        print("Scanning \(opened.adapter.name) at \(addresses.map(hexAddress).joined(separator: " "))")
+        _ = StandardOutput.line(
+            "Scanning \(opened.adapter.name) at \(addresses.map(hexAddress).joined(separator: " "))")
         let results = Accelerometer.probe(adapter: opened.adapter, addresses: addresses)
         var found = 0
         var worst: SysExit = .ok
@@ -56,11 +57,12 @@ struct Probe: AsyncParsableCommand {
             let a = hexAddress(r.address)
             switch r.outcome {
             case .absent:
-                print("  \(a)  no device")
+                _ = StandardOutput.line("  \(a)  no device")
             case .unknown(let reg, let v):
-                print("  \(a)  unknown device (register \(hexAddress(reg)) = \(hexAddress(v)))")
+                _ = StandardOutput.line(
+                    "  \(a)  unknown device (register \(hexAddress(reg)) = \(hexAddress(v)))")
             case .error(let e):
-                print("  \(a)  bus error: \(e)")
+                _ = StandardOutput.line("  \(a)  bus error: \(e)")
                 if e.kind == .permissionDenied {
                     worst = .noPerm
                 } else if worst == .ok {
@@ -72,9 +74,10 @@ struct Probe: AsyncParsableCommand {
                 if !noSelfCheck {
                     line += "  " + selfCheck(kind: kind, address: r.address, opened: opened)
                 }
-                print(line)
+                _ = StandardOutput.line(line)
             }
         }
+        try StandardOutput.check("twitchd probe")
         if found > 0 { return }
         if worst != .ok { throw ExitCode(worst.rawValue) }
         printError(

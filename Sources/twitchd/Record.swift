@@ -212,7 +212,7 @@ struct Record: AsyncParsableCommand {
                 ])
                 do { writer = try TraceWriter(path: output, metadata: meta) } catch {
                     printError("twitchd record: \(error)")
-                    throw ExitCode(SysExit.cantCreate.rawValue)
+                    throw ExitCode(error.exitCode.rawValue)
                 }
             }
             guard let t0 = firstNs else { continue }

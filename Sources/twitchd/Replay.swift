@@ -32,6 +32,8 @@ struct Replay: AsyncParsableCommand {
               twitchd replay --sensitivity high --location left-calf phone.csv
               twitchd simulate -o sim.csv.gz && twitchd replay sim.csv.gz
               twitchd simulate --duration 5m | twitchd replay --format jsonl -
+              twitchd replay --units m/s2 sensorlogger.csv      header 'time,x,y,z' in m/s^2
+              twitchd replay --strict phone.csv                 refuse any duplicate or NaN row
 
             Input formats (plain or gzip-compressed; detected from the content):
               generic CSV   optional '# key=value' lines (sensor, rate_hz, location, start_time \
@@ -42,6 +44,16 @@ struct Replay: AsyncParsableCommand {
             (m/s^2)",... with irregular timestamps.
             The sample rate is measured from the timestamps (median interval); rate_hz is only \
             informative. A time column in Unix epoch seconds also gives absolute time.
+
+            Units the header does not name are decided and said on standard error: acceleration \
+            from gravity (a resting limb's median |a| is about 1 g, 9.8 m/s^2 or 1000 mg; \
+            --units overrides), time from the size of its steps (s, ms, us or ns, e.g. the \
+            Sensor Logger app's nanosecond 'time').
+
+            What real loggers get wrong is skipped and counted, not fatal: rows with the same \
+            timestamp as the one before (phyphox keeps 7 significant digits), timestamps up to \
+            1 s before the latest, empty or NaN cells, rows cut short. The summary and standard \
+            error say how many rows were skipped and why; --strict refuses such a file instead.
 
             Output formats (--format):
               text    one aligned line per twitch, then a summary (for people; the default)
@@ -54,9 +66,10 @@ struct Replay: AsyncParsableCommand {
             false alarms; lower reports only clear twitches.
 
             Exit status: 0 all files read; 64 bad option; 65 a file's content is wrong (empty, \
-            unknown header, a cell that is not a number, NaN/inf, time going backwards, \
-            truncated gzip, a sample rate the detector cannot use); 66 a file is missing or \
-            unreadable. Errors name the file and line; the twitches found before an error are \
+            unknown header, a cell that is not a number, time jumping back by more than 1 s, \
+            truncated gzip, a sample rate the detector cannot use; with --strict also NaN, \
+            empty cells and any time not increasing); 66 a file is missing or unreadable; 74 \
+            writing the output failed (full disk; a closed pipe such as '| head' just stops). Errors name the file and line; the twitches found before an error are \
             still printed, and JSON lines are never cut in half. Progress is shown on a \
             terminal for long files, never when standard error is redirected.
             """)
@@ -77,12 +90,31 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "low, normal, high, or a number in 0...1.")
     var sensitivity: String = "normal"
 
+    @Option(help: "Acceleration unit of the file: g, mg or m/s2 (default: the header's, else from gravity).")
+    var units: String?
+
+    @Flag(help: "Refuse a file with duplicate or backward timestamps, empty or NaN cells or short rows.")
+    var strict = false
+
+    /// `--units` as a unit (nil when not given or not understood).
+    static func parseUnits(_ text: String) -> AccelerationUnit? {
+        switch text.lowercased().filter({ $0 != " " }) {
+        case "g": return .g
+        case "mg": return .milliG
+        case "m/s2", "m/s^2", "ms2", "m/s²", "mps2": return .metersPerSecondSquared
+        default: return nil
+        }
+    }
+
     func validate() throws {
         guard Sensitivity(parsing: sensitivity) != nil else {
             throw ValidationError(
                 "--sensitivity '\(sensitivity)' is not low, normal, high or a number in 0...1")
         }
         guard !files.isEmpty else { throw ValidationError("give at least one trace file") }
+        if let units, Replay.parseUnits(units) == nil {
+            throw ValidationError("--units '\(units)' is not g, mg or m/s2")
+        }
     }
 
     func run() async throws {
@@ -114,6 +146,9 @@ struct Replay: AsyncParsableCommand {
             out.append(totals.totalText())
         }
         out.flush()
+        // A write that failed (full disk, /dev/full) is an error; a closed pipe is not.
+        StandardOutput.record(out.writeErrno)
+        try StandardOutput.check("twitchd replay")
         if failure != 0 { throw ExitCode(failure) }
     }
 
@@ -126,7 +161,8 @@ struct Replay: AsyncParsableCommand {
     func replay(path: String, out: OutputStream, several: Bool, progress: Bool) -> (Summary?, ReplayFailure?)
     {
         var reader: TraceReader
-        do { reader = try TraceReader(path: path) } catch {
+        let options = TraceReadOptions(strict: strict, units: units.flatMap(Replay.parseUnits))
+        do { reader = try TraceReader(path: path, options: options) } catch {
             return (nil, ReplayFailure(description: error.description, code: error.exitCode.rawValue))
         }
         let label = location ?? reader.metadata.location ?? "unknown"
@@ -151,6 +187,10 @@ struct Replay: AsyncParsableCommand {
         summary.counter = ExposureCounter(state: detector.state, at: 0)
         let emitter = Emitter(
             format: format, out: out, start: reader.startTime, file: several ? path : nil)
+        // Units the file does not name were decided from the data: say so, before any event.
+        for note in [reader.timeNote, reader.unitsNote].compactMap({ $0 }) {
+            writeStandardError("twitchd replay: \(path): \(note)\n")
+        }
         if format == .text { out.append(emitter.textHeader(path: path, reader: reader, location: label)) }
 
         let meter = progress ? Progress(path: path) : nil
@@ -183,6 +223,10 @@ struct Replay: AsyncParsableCommand {
         detector.finish(handle)
         meter?.clear()
         summary.end(at: lastTime, samples: reader.samplesRead)
+        summary.skipped = reader.skipped
+        if reader.skipped.total > 0 {
+            writeStandardError("twitchd replay: \(path): \(reader.skipped) (--strict refuses them)\n")
+        }
         if failure != nil { summary.incomplete = true }
         return (summary, failure)
     }
@@ -192,7 +236,10 @@ struct Replay: AsyncParsableCommand {
 final class OutputStream {
     private let fd: Int32
     private var bytes: [UInt8] = []
+    /// True once a write failed (any reason, a closed pipe included): nothing more is written.
     private(set) var broken = false
+    /// errno of the failed write, 0 while none failed.
+    private(set) var writeErrno: Int32 = 0
 
     init(fd: Int32) {
         self.fd = fd
@@ -214,8 +261,9 @@ final class OutputStream {
             guard let base = raw.baseAddress else { return }
             while done < raw.count {
                 let w = write(fd, base + done, raw.count - done)
-                if w < 0 {
-                    if errno == EINTR { continue }
+                if w <= 0 {
+                    if w < 0 && errno == EINTR { continue }
+                    writeErrno = w < 0 ? errno : EIO
                     broken = true
                     return
                 }
@@ -296,9 +344,12 @@ func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
 }
 
-/// `H:MM:SS.mmm` (or `M:SS.mmm` under an hour).
+/// `H:MM:SS.mmm` (or `M:SS.mmm` under an hour). Times beyond a million hours (a trace can hold
+/// any timestamp) print as that many seconds instead of overflowing.
 func clock(_ seconds: Double) -> String {
-    let ms = Int((max(seconds, 0) * 1000).rounded())
+    guard let ms = Int(exactly: (max(seconds, 0) * 1000).rounded()), ms < 3_600_000_000_000 else {
+        return seconds.isFinite ? fixed(seconds, 0) + " s" : "?"
+    }
     let h = ms / 3_600_000
     let m = ms / 60_000 % 60
     let s = ms / 1000 % 60
@@ -311,7 +362,9 @@ func clock(_ seconds: Double) -> String {
 /// `1 h 02 min`, `3 min 05 s`, `12.3 s`.
 func span(_ seconds: Double) -> String {
     if seconds < 60 { return fixed(seconds, 1) + " s" }
-    let total = Int(seconds.rounded())
+    guard let total = Int(exactly: seconds.rounded()), total < 3_600_000_000_000 else {
+        return seconds.isFinite ? fixed(seconds / 3600, 0) + " h" : "?"
+    }
     func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
     if total < 3600 { return "\(total / 60) min \(two(total % 60)) s" }
     return "\(total / 3600) h \(two(total / 60 % 60)) min"
@@ -327,6 +380,8 @@ struct Summary {
     var location = ""
     var start: Double?
     var incomplete = false
+    /// Rows the reader skipped (duplicate timestamps, NaN cells...), by reason.
+    var skipped = SkippedRows()
     var twitches = 0
     var largest: TwitchEvent?
     var onsets: [Double] = []
@@ -382,6 +437,7 @@ struct Summary {
     func text(path: String) -> String {
         var s = "summary of \(path)\(incomplete ? " (up to the error below)" : ""):\n"
         s += "  trace        \(span(duration)), \(samples) samples at \(fixed(rate, 1)) Hz\n"
+        if skipped.total > 0 { s += "  skipped      \(skipped)\n" }
         s += "  twitches     \(twitches) (\(perHourOfRest()))\n"
         s += "  \(stateLine())\n"
         if let l = largest {

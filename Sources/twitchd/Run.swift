@@ -73,7 +73,7 @@ struct Run: ParsableCommand {
             let printer = EventPrinter.forStandardOutput()
             options.extraSinks.append(
                 ClosureSink(name: "stdout") { event in
-                    if !LineWriter.write(printer.line(event)) { stop.request() }
+                    if !StandardOutput.line(printer.line(event)) { stop.request() }
                 })
         }
         let daemon = Daemon(configuration: configuration, options: options)
@@ -84,6 +84,7 @@ struct Run: ParsableCommand {
             throw ExitCode(error.exit.rawValue)
         }
         let status = ServiceLoop.run(daemon: daemon, stop: stop, reload: load, logger: logger)
+        try StandardOutput.check("twitchd run")
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 }
@@ -143,16 +144,10 @@ func bootstrapLogging(level: String, journal socket: String? = nil, spoolDirecto
 }
 
 /// Parses `20s`, `2m`, `1h`, `500ms` or a plain number of seconds.
+/// At most a year (``OptionValues/maxDurationSeconds``): longer would overflow.
 func parseDuration(_ text: String) -> Duration? {
-    let t = text.trimmed.lowercased()
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-    for (suffix, scale) in units where t.hasSuffix(suffix) {
-        if let v = Double(t.dropLast(suffix.count)), v.isFinite, v > 0 {
-            return .milliseconds(Int64((v * scale * 1000).rounded()))
-        }
-        if suffix == "ms" { continue }
-        return nil
-    }
-    if let v = Double(t), v.isFinite, v > 0 { return .milliseconds(Int64((v * 1000).rounded())) }
-    return nil
+    guard let seconds = OptionValues.durationSeconds(text),
+        let ms = Int64(exactly: (seconds * 1000).rounded())
+    else { return nil }
+    return .milliseconds(ms)
 }

@@ -2,6 +2,10 @@ import ArgumentParser
 import Traces
 import TwitchCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -105,7 +109,11 @@ struct Simulate: AsyncParsableCommand {
 
     func validate() throws {
         guard Simulate.parseDuration(duration) != nil else {
-            throw ValidationError("--duration '\(duration)' is not a length such as 600, 90s, 10m or 1h")
+            throw ValidationError(
+                "--duration '\(duration)' is not a length such as 600, 90s, 10m or 1h (at most 366 days)")
+        }
+        guard OptionValues.rate(rate, in: 10...10_000) else {
+            throw ValidationError("--rate must be 10...10000 Hz")
         }
         guard Simulate.parseRange(amplitude) != nil else {
             throw ValidationError("--amplitude '\(amplitude)' is not a range such as 2-60 (mg)")
@@ -119,13 +127,12 @@ struct Simulate: AsyncParsableCommand {
                 "--sensor '\(sensor)' is not one of \(SensorModel.presets.map(\.name).joined(separator: ", "))"
             )
         }
-        guard rate.isFinite, (10...10_000).contains(rate) else {
-            throw ValidationError("--rate must be 10...10000 Hz")
-        }
         guard (0...1).contains(doublets), (0...1).contains(tremor) else {
             throw ValidationError("--doublets and --tremor are fractions in 0...1")
         }
-        guard twitchRate >= 0, movement >= 0 else { throw ValidationError("rates must be 0 or more") }
+        guard twitchRate >= 0, movement >= 0, twitchRate.isFinite, movement.isFinite else {
+            throw ValidationError("--twitch-rate and --movement must be finite numbers, 0 or more")
+        }
         if let n = sensorNoise, !(n >= 0 && n.isFinite) {
             throw ValidationError("--sensor-noise must be >= 0")
         }
@@ -135,24 +142,8 @@ struct Simulate: AsyncParsableCommand {
         if let e = clockError, !(abs(e) < 50) { throw ValidationError("--clock-error must be within +-50 %") }
     }
 
-    static func parseDuration(_ text: String) -> Double? {
-        var t = Substring(text.lowercased())
-        var scale = 1.0
-        if t.hasSuffix("ms") {
-            scale = 0.001
-            t = t.dropLast(2)
-        } else if t.hasSuffix("s") {
-            t = t.dropLast()
-        } else if t.hasSuffix("m") || t.hasSuffix("min") {
-            scale = 60
-            t = t.hasSuffix("min") ? t.dropLast(3) : t.dropLast()
-        } else if t.hasSuffix("h") {
-            scale = 3600
-            t = t.dropLast()
-        }
-        guard let v = Double(t), v.isFinite, v > 0 else { return nil }
-        return v * scale
-    }
+    /// Seconds in `600`, `90s`, `10m`, `1h` (at most a year; see ``OptionValues``).
+    static func parseDuration(_ text: String) -> Double? { OptionValues.durationSeconds(text) }
 
     static func parseRange(_ text: String) -> ClosedRange<Double>? {
         let parts = text.split(separator: "-", maxSplits: 1).map { Double($0) }
@@ -210,10 +201,7 @@ struct Simulate: AsyncParsableCommand {
                     ("true_rate_hz", fixed(sim.trueRate, 4)), ("location", jsonString(c.location)),
                 ]
                 let json = sim.labels.json(trace: name, extra: extra)
-                guard FileManager.default.createFile(atPath: labelsPath, contents: Data(json.utf8))
-                else {
-                    throw TraceError(.cantCreate, path: labelsPath, "cannot create labels file")
-                }
+                try Simulate.writeFile(labelsPath, json)
             }
             if !toStdout {
                 let l = sim.labels
@@ -227,6 +215,32 @@ struct Simulate: AsyncParsableCommand {
         } catch {
             writeStandardError("twitchd simulate: \(error.description)\n")
             throw ExitCode(error.exitCode.rawValue)
+        }
+    }
+
+    /// Writes `text` to `path`: `.cantCreate` when it cannot be created, `.io` (exit 74) when a
+    /// write or the close fails (a full disk), so a truncated labels file never passes as done.
+    static func writeFile(_ path: String, _ text: String) throws(TraceError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw TraceError(.cantCreate, path: path, "cannot create labels file: \(errnoText(errno))")
+        }
+        var text = text
+        let failed: Int32 = text.withUTF8 { bytes -> Int32 in
+            var offset = 0
+            while offset < bytes.count {
+                guard let base = bytes.baseAddress else { return 0 }
+                let n = write(fd, base + offset, bytes.count - offset)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return n < 0 ? errno : EIO }
+                offset += n
+            }
+            return 0
+        }
+        let closed = close(fd) == 0 ? 0 : errno
+        if failed != 0 || closed != 0 {
+            throw TraceError(
+                .io, path: path, "writing labels failed: \(errnoText(failed != 0 ? failed : closed))")
         }
     }
 

@@ -19,7 +19,8 @@ struct Tail: ParsableCommand {
         abstract: "Print each twitch as the running daemon detects it.",
         discussion: """
             Connects to the daemon's event socket and keeps reconnecting across daemon restarts. \
-            Ctrl-C or a closed output pipe end it cleanly. The socket belongs to group twitchd: \
+            Ctrl-C or a closed output pipe end it cleanly; an output that cannot be written \
+            (a full disk) ends it with status 74. The socket belongs to group twitchd: \
             without membership tail stops with "permission denied" (exit 77) rather than trying \
             a less protected socket elsewhere.
 
@@ -45,9 +46,9 @@ struct Tail: ParsableCommand {
         client.note = { writeStandardError("twitchd tail: \($0)\n") }
         let printer = EventPrinter.forStandardOutput()
         let outcome = client.run { line in
-            if json { return LineWriter.write(line) }
+            if json { return StandardOutput.line(line) }
             guard let text = printer.line(jsonLine: line) else { return true }
-            return LineWriter.write(text)
+            return StandardOutput.line(text)
         }
         if case .permissionDenied(let path) = outcome {
             writeStandardError(
@@ -55,5 +56,7 @@ struct Tail: ParsableCommand {
                     + "(sudo usermod -aG twitchd $USER, then log in again)\n")
             throw ExitCode(SysExit.noPerm.rawValue)
         }
+        // The client returns once output failed: a closed pipe ends quietly, anything else is 74.
+        try StandardOutput.check("twitchd tail")
     }
 }

@@ -78,3 +78,17 @@ import TwitchCore
         #expect(Paths.fileName(of: "/") == "/")
     }
 }
+
+/// Lines from an event socket can hold any number: the tail view never traps on them.
+@Suite struct PrinterHostileInputTests {
+    @Test func hugeAndNonFiniteNumbersPrint() {
+        let p = EventPrinter(color: false)
+        let line = p.line(
+            jsonLine:
+                #"{"type":"twitch","seq":1,"peak_mg":1e300,"duration_ms":-1e300,"freq_hz":1e19,"confidence":1e308}"#
+        )
+        #expect(line?.contains("twitch") == true)
+        let state = p.line(jsonLine: #"{"type":"state","time_realtime_usec":-9223372036854775808}"#)
+        #expect(state != nil)
+    }
+}

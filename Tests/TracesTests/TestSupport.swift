@@ -32,8 +32,10 @@ func writeFile(_ dir: URL, _ name: String, _ text: String) throws -> String {
 }
 
 /// Reads every sample, returning them and the error that stopped the reading, if any.
-func readAll(_ path: String) throws(TraceError) -> (TraceReader, [TwitchCore.Sample], TraceError?) {
-    var reader = try TraceReader(path: path)
+func readAll(_ path: String, _ options: TraceReadOptions = TraceReadOptions()) throws(TraceError) -> (
+    TraceReader, [TwitchCore.Sample], TraceError?
+) {
+    var reader = try TraceReader(path: path, options: options)
     var out: [TwitchCore.Sample] = []
     do {
         while let s = try reader.next() { out.append(s) }

@@ -77,15 +77,26 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "low, normal, high, or a number in 0...1.")
     var sensitivity: String = "normal"
 
+    @Option(help: "Print one summary per recording instead of the twitches: json or csv.")
+    var summary: SummaryFormat?
+
+    @Option(help: "With --summary: replay this many files at once (default: all cores).")
+    var jobs: Int?
+
     func validate() throws {
         guard Sensitivity(parsing: sensitivity) != nil else {
             throw ValidationError(
                 "--sensitivity '\(sensitivity)' is not low, normal, high or a number in 0...1")
         }
         guard !files.isEmpty else { throw ValidationError("give at least one trace file") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() async throws {
+        if let summary {
+            try await runSummaries(summary, paths: Replay.expand(files))
+            return
+        }
         signal(SIGPIPE, SIG_IGN)
         let out = OutputStream(fd: 1)
         let showProgress = isatty(2) == 1
@@ -123,16 +134,19 @@ struct Replay: AsyncParsableCommand {
     }
 
     /// Replays one file; returns its summary (nil when it could not be opened) and the error, if any.
-    func replay(path: String, out: OutputStream, several: Bool, progress: Bool) -> (Summary?, ReplayFailure?)
-    {
-        var reader: TraceReader
-        do { reader = try TraceReader(path: path) } catch {
+    /// `quiet`: find the summary only, print nothing (for `--summary`).
+    func replay(
+        path: String, out: OutputStream, several: Bool, progress: Bool, quiet: Bool = false
+    ) -> (Summary?, ReplayFailure?) {
+        let reader: Recording
+        do { reader = try Recording(path: path) } catch {
             return (nil, ReplayFailure(description: error.description, code: error.exitCode.rawValue))
         }
         let label = location ?? reader.metadata.location ?? "unknown"
+        var feed = DetectorFeed(rate: reader.sampleRate)
         let config = DetectorConfiguration(
-            sampleRate: reader.sampleRate, sensitivity: Sensitivity(parsing: sensitivity) ?? .normal,
-            location: label)
+            sampleRate: reader.sampleRate * Double(feed.factor),
+            sensitivity: Sensitivity(parsing: sensitivity) ?? .normal, location: label)
         var detector: TwitchDetector
         do { detector = try TwitchDetector(configuration: config) } catch {
             return (
@@ -149,9 +163,12 @@ struct Replay: AsyncParsableCommand {
         summary.location = label
         summary.start = reader.startTime
         summary.counter = ExposureCounter(state: detector.state, at: 0)
+        summary.facts = RecordingFacts(reader, feed: feed, config: config)
         let emitter = Emitter(
             format: format, out: out, start: reader.startTime, file: several ? path : nil)
-        if format == .text { out.append(emitter.textHeader(path: path, reader: reader, location: label)) }
+        if format == .text, !quiet {
+            out.append(emitter.textHeader(path: path, reader: reader, location: label))
+        }
 
         let meter = progress ? Progress(path: path) : nil
         let capacity = 4096
@@ -159,11 +176,13 @@ struct Replay: AsyncParsableCommand {
         defer { buffer.deallocate() }
         var failure: ReplayFailure? = nil
         var lastTime = 0.0
+        let countsTwitches = feed.countsTwitches
         func handle(_ output: DetectorOutput) {
             switch output {
             case .twitch(let e):
+                guard countsTwitches else { return }
                 summary.add(e)
-                emitter.emit(e)
+                if !quiet { emitter.emit(e) }
             case .state(let change):
                 summary.change(to: change.state, at: change.time)
             }
@@ -175,7 +194,11 @@ struct Replay: AsyncParsableCommand {
                 break
             }
             if n == 0 { break }
-            for k in 0..<n { detector.process(buffer[k], handle) }
+            for k in 0..<n {
+                feed.feed(buffer[k], gap: { summary.counter.gap(from: $0, to: $1) }) {
+                    detector.process($0, handle)
+                }
+            }
             lastTime = buffer[n - 1].time
             if out.broken { break }
             meter?.update(traceSeconds: lastTime, samples: reader.samplesRead)
@@ -183,6 +206,8 @@ struct Replay: AsyncParsableCommand {
         detector.finish(handle)
         meter?.clear()
         summary.end(at: lastTime, samples: reader.samplesRead)
+        summary.facts?.skipped = reader.skipped
+        summary.facts?.temperature = reader.temperatureRange
         if failure != nil { summary.incomplete = true }
         return (summary, failure)
     }
@@ -264,14 +289,22 @@ struct Emitter {
         }
     }
 
-    func textHeader(path: String, reader: TraceReader, location: String) -> String {
-        var s = "\(path): \(reader.format == .phyphox ? "phyphox" : "CSV")"
-        s += reader.compressed ? " (gzip)" : ""
+    func textHeader(path: String, reader: Recording, location: String) -> String {
+        var s = "\(path): \(formatName(reader.format))"
+        s += reader.compressed && (reader.format == .genericCSV || reader.format == .phyphox) ? " (gzip)" : ""
         s += ", \(fixed(reader.sampleRate, 1)) Hz measured"
-        if let sensor = reader.metadata.sensor { s += ", sensor \(sensor)" }
+        if let device = reader.device {
+            s += ", \(reader.format == .genericCSV ? "sensor" : "device") \(device)"
+        }
+        if let serial = reader.serial { s += " serial \(serial)" }
         s += ", location \(location)"
-        if let t = reader.startTime { s += ", starts \(RFC3339.format(t))" }
+        if let t = reader.startTime {
+            s += ", starts \(RFC3339.format(t)) UTC (\(localTime(t, offset: reader.utcOffset)) local)"
+        }
         s += "\n"
+        if reader.sampleRate < minimumTwitchRate {
+            s += "  \(lowRateNote(reader.sampleRate)): twitches are not counted, only rest and activity\n"
+        }
         var h = "  " + pad("offset", 12)
         if start != nil { h += "  " + "time (UTC)".padded(toWidth: 24) }
         h +=
@@ -333,10 +366,15 @@ struct Summary {
     /// Time at rest, active, not worn and without samples: this file's, or every merged file's.
     var exposure = Exposure()
     var counter = ExposureCounter()
+    /// Peak of every twitch, mg (for the median and 90th percentile of `--summary`).
+    var peaks: [Double] = []
+    /// What the recording said about itself (`--summary`).
+    var facts: RecordingFacts?
 
     mutating func add(_ e: TwitchEvent) {
         twitches += 1
         onsets.append(e.onset)
+        peaks.append(e.peakMg)
         if largest.map({ e.peakMg > $0.peakMg }) ?? true { largest = e }
     }
 
@@ -382,7 +420,11 @@ struct Summary {
     func text(path: String) -> String {
         var s = "summary of \(path)\(incomplete ? " (up to the error below)" : ""):\n"
         s += "  trace        \(span(duration)), \(samples) samples at \(fixed(rate, 1)) Hz\n"
-        s += "  twitches     \(twitches) (\(perHourOfRest()))\n"
+        if let why = facts?.twitchesNotCounted {
+            s += "  twitches     not counted: \(why)\n"
+        } else {
+            s += "  twitches     \(twitches) (\(perHourOfRest()))\n"
+        }
         s += "  \(stateLine())\n"
         if let l = largest {
             let when = start.map { " (" + RFC3339.format($0 + l.onset) + ")" } ?? ""

@@ -83,6 +83,9 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "With --summary: replay this many files at once (default: all cores).")
     var jobs: Int?
 
+    @Flag(help: .hidden)
+    var decodeOnly = false
+
     func validate() throws {
         guard Sensitivity(parsing: sensitivity) != nil else {
             throw ValidationError(
@@ -93,6 +96,10 @@ struct Replay: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if decodeOnly {
+            try decodeFiles(Replay.expand(files))
+            return
+        }
         if let summary {
             try await runSummaries(summary, paths: Replay.expand(files))
             return

@@ -341,3 +341,36 @@ extension RecordingFacts {
             detectorRate: config.sampleRate, sensitivity: config.sensitivity.value)
     }
 }
+
+extension Replay {
+    /// `--decode-only` (hidden; for scripts/bench-readers): reads every sample of each file, no
+    /// detector, and prints the format, the sample count, a checksum of the values and the time.
+    func decodeFiles(_ paths: [String]) throws {
+        let buffer = UnsafeMutableBufferPointer<Sample>.allocate(capacity: 1 << 14)
+        defer { buffer.deallocate() }
+        for path in paths {
+            let began = ContinuousClock.now
+            let r: Recording
+            do { r = try Recording(path: path) } catch {
+                writeStandardError("twitchd replay: \(error)\n")
+                throw ExitCode(error.exitCode.rawValue)
+            }
+            var sum = 0.0
+            do {
+                while true {
+                    let n = try r.read(into: buffer)
+                    if n == 0 { break }
+                    for k in 0..<n { sum += buffer[k].acceleration.x }
+                }
+            } catch {
+                writeStandardError("twitchd replay: \(error)\n")
+                throw ExitCode(error.exitCode.rawValue)
+            }
+            let d = (ContinuousClock.now - began).components
+            let seconds = Double(d.seconds) + Double(d.attoseconds) * 1e-18
+            print(
+                "\(path)\t\(r.format.rawValue)\t\(r.samplesRead) samples\tsum_x \(fixed(sum, 3))\t\(fixed(seconds, 3)) s"
+            )
+        }
+    }
+}

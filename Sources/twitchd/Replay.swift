@@ -269,7 +269,7 @@ struct Emitter {
         let time = start.map { RFC3339.format($0 + e.onset) }
         switch format {
         case .jsonl:
-            var s = "{\"offset_s\": \(fixed(e.onset, 3))"
+            var s = "{\"type\": \"twitch\", \"offset_s\": \(fixed(e.onset, 3))"
             if let time { s += ", \"time\": \"\(time)\"" }
             s += ", \"duration_ms\": \(fixed(e.durationMs, 1)), \"peak_mg\": \(fixed(e.peakMg, 2))"
             s += ", \"axis\": \"\(e.axis.rawValue)\", \"freq_hz\": \(fixed(e.frequencyHz, 1))"

@@ -32,6 +32,9 @@ struct Replay: AsyncParsableCommand {
               twitchd replay --sensitivity high --location left-calf phone.csv
               twitchd simulate -o sim.csv.gz && twitchd replay sim.csv.gz
               twitchd simulate --duration 5m | twitchd replay --format jsonl -
+              twitchd replay wrist.bin          (GENEActiv .bin; also .cwa, .gt3x, .zip)
+              twitchd replay --summary csv study/ > study.csv
+              twitchd replay --summary json --jobs 2 a.cwa b.gt3x
 
             Input formats (plain or gzip-compressed; detected from the content):
               generic CSV   optional '# key=value' lines (sensor, rate_hz, location, start_time \
@@ -40,8 +43,23 @@ struct Replay: AsyncParsableCommand {
             (ax_ms2, 'x (m/s^2)') or mg (ax_mg). Commas, tabs or semicolons separate cells.
               phyphox       the CSV the phyphox phone app exports: "Time (s)","Acceleration x \
             (m/s^2)",... with irregular timestamps.
+              phyphox zip   a phyphox export archive: the CSV inside, meta/time.csv for the \
+            absolute start.
+              GENEActiv .bin, Axivity .cwa (AX3/AX6), ActiGraph .gt3x   the devices' own files, \
+            calibrated and timed as their makers document; blocks or records with a bad checksum \
+            are skipped and counted, holes between them stay holes (gap time).
             The sample rate is measured from the timestamps (median interval); rate_hz is only \
-            informative. A time column in Unix epoch seconds also gives absolute time.
+            informative. A time column in Unix epoch seconds also gives absolute time. Below 50 Hz \
+            twitches cannot be seen: such a recording gets its rest, activity and gap time and \
+            the words 'twitches are not counted'.
+
+            Summary (--summary json|csv): instead of the twitches, one object or row per file \
+            (folders are searched recursively for .csv .csv.gz .txt .bin .cwa .gt3x .zip): file, \
+            format, device, serial, start and end (UTC) and start_local, duration, measured rate, \
+            rest/active/not-worn/gap seconds, twitches and twitches per hour of rest, median and \
+            90th-percentile peak, rows skipped and why, version and detector settings. --jobs N \
+            (default: all cores) replays N files at once; the rows keep the input's order. Fields: \
+            docs/event.schema.json.
 
             Output formats (--format):
               text    one aligned line per twitch, then a summary (for people; the default)
@@ -65,7 +83,10 @@ struct Replay: AsyncParsableCommand {
         case text, jsonl, csv
     }
 
-    @Argument(help: "Trace files (.csv, .csv.gz, phyphox exports); '-' reads standard input.")
+    @Argument(
+        help:
+            "Recordings (.csv, .csv.gz, phyphox .zip, .bin, .cwa, .gt3x; folders with --summary); '-' reads standard input."
+    )
     var files: [String]
 
     @Option(help: "Output: text, jsonl or csv.")

@@ -84,9 +84,10 @@ public struct DaemonEvent: Sendable, Equatable {
         s += ",\"\(prefix)_monotonic_usec\":\(monotonicUsec),\"\(prefix)_realtime_usec\":\(realtimeUsec)"
         switch kind {
         case .twitch(let t):
-            s += ",\"duration_ms\":\(fixed(t.durationMs, 1)),\"peak_mg\":\(fixed(t.peakMg, 3))"
+            // The decimals of docs/event.schema.json, the same as replay's and the journal's.
+            s += ",\"duration_ms\":\(fixed(t.durationMs, 1)),\"peak_mg\":\(fixed(t.peakMg, 2))"
             s += ",\"axis\":\"\(t.axis.rawValue)\",\"freq_hz\":\(fixed(t.frequencyHz, 1))"
-            s += ",\"snr\":\(fixed(t.snr, 2)),\"confidence\":\(fixed(t.confidence, 3))"
+            s += ",\"snr\":\(fixed(t.snr, 1)),\"confidence\":\(fixed(t.confidence, 2))"
         case .state(let state):
             s += ",\"state\":\"\(state.rawValue)\""
         case .sensorLost(let detail):

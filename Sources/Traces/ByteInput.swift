@@ -14,6 +14,8 @@ internal import CZlib
 final class LineInput {
     let path: String
     private var gz: gzFile?
+    /// Where bytes come from instead of `gz` (a member of a zip archive), when set.
+    private var source: (any ByteSource)?
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity: Int
     private var start = 0
@@ -46,6 +48,15 @@ final class LineInput {
         buffer = .allocate(capacity: capacity)
     }
 
+    /// Lines from `source` (already decompressed) instead of a file; `path` names it in errors.
+    init(path: String, source: any ByteSource, capacity: Int = 1 << 18) {
+        self.path = path
+        self.capacity = capacity
+        self.source = source
+        compressed = true
+        buffer = .allocate(capacity: capacity)
+    }
+
     deinit {
         if let gz { gzclose_r(gz) }
         buffer.deallocate()
@@ -64,6 +75,16 @@ final class LineInput {
             if tail > 0 { memmove(buffer, buffer + start, tail) }
             start = 0
             end = tail
+        }
+        if let source {
+            guard end < capacity else { return false }
+            let n = try source.read(into: UnsafeMutableRawPointer(buffer + end), count: capacity - end)
+            if n == 0 {
+                atEOF = true
+                return false
+            }
+            end += n
+            return true
         }
         guard end < capacity, let gz else { return false }
         let n = gzread(gz, buffer + end, UInt32(capacity - end))

@@ -14,6 +14,14 @@ public enum TraceFormat: String, Sendable, Equatable {
     case genericCSV = "csv"
     /// The CSV the phyphox phone app exports (`"Time (s)","Acceleration x (m/s^2)",...`).
     case phyphox
+    /// A phyphox export archive: the CSV inside a zip, with `meta/time.csv` (``Recording``).
+    case phyphoxZip = "phyphox-zip"
+    /// GENEActiv `.bin` (``GENEActivReader``).
+    case geneactiv = "geneactiv-bin"
+    /// Axivity AX3/AX6 `.cwa` (``AxivityReader``).
+    case axivity = "axivity-cwa"
+    /// ActiGraph `.gt3x` (``ActiGraphReader``).
+    case actigraph = "actigraph-gt3x"
 }
 
 /// The unit acceleration is stored in; samples always come out in g.
@@ -171,9 +179,13 @@ public struct TraceReader {
     /// column and three axes, and the content errors of ``next()`` when they occur among the
     /// very first samples.
     public init(path: String, options: TraceReadOptions) throws(TraceError) {
+        try self.init(path: path, input: LineInput(path: path), options: options)
+    }
+
+    /// Reads the lines of `input` (a member of a zip archive, for ``Recording``).
+    init(path: String, input: LineInput, options: TraceReadOptions = TraceReadOptions()) throws(TraceError) {
         self.path = path
         self.options = options
-        let input = try LineInput(path: path)
         var meta = TraceMetadata()
         var metaLines: [String: Int] = [:]
         var headerLine: UnsafeBufferPointer<UInt8>? = nil

@@ -34,6 +34,9 @@ struct Replay: AsyncParsableCommand {
               twitchd simulate --duration 5m | twitchd replay --format jsonl -
               twitchd replay --units m/s2 sensorlogger.csv      header 'time,x,y,z' in m/s^2
               twitchd replay --strict phone.csv                 refuse any duplicate or NaN row
+              twitchd replay wrist.bin          (GENEActiv .bin; also .cwa, .gt3x, .zip)
+              twitchd replay --summary csv study/ > study.csv
+              twitchd replay --summary json --jobs 2 a.cwa b.gt3x
 
             Input formats (plain or gzip-compressed; detected from the content):
               generic CSV   optional '# key=value' lines (sensor, rate_hz, location, start_time \
@@ -42,8 +45,23 @@ struct Replay: AsyncParsableCommand {
             (ax_ms2, 'x (m/s^2)') or mg (ax_mg). Commas, tabs or semicolons separate cells.
               phyphox       the CSV the phyphox phone app exports: "Time (s)","Acceleration x \
             (m/s^2)",... with irregular timestamps.
+              phyphox zip   a phyphox export archive: the CSV inside, meta/time.csv for the \
+            absolute start.
+              GENEActiv .bin, Axivity .cwa (AX3/AX6), ActiGraph .gt3x   the devices' own files, \
+            calibrated and timed as their makers document; blocks or records with a bad checksum \
+            are skipped and counted, holes between them stay holes (gap time).
             The sample rate is measured from the timestamps (median interval); rate_hz is only \
-            informative. A time column in Unix epoch seconds also gives absolute time.
+            informative. A time column in Unix epoch seconds also gives absolute time. Below 50 Hz \
+            twitches cannot be seen: such a recording gets its rest, activity and gap time and \
+            the words 'twitches are not counted'.
+
+            Summary (--summary json|csv): instead of the twitches, one object or row per file \
+            (folders are searched recursively for .csv .csv.gz .txt .bin .cwa .gt3x .zip): file, \
+            format, device, serial, start and end (UTC) and start_local, duration, measured rate, \
+            rest/active/not-worn/gap seconds, twitches and twitches per hour of rest, median and \
+            90th-percentile peak, rows skipped and why, version and detector settings. --jobs N \
+            (default: all cores) replays N files at once; the rows keep the input's order. Fields: \
+            docs/event.schema.json.
 
             Units the header does not name are decided and said on standard error: acceleration \
             from gravity (a resting limb's median |a| is about 1 g, 9.8 m/s^2 or 1000 mg; \
@@ -78,7 +96,10 @@ struct Replay: AsyncParsableCommand {
         case text, jsonl, csv
     }
 
-    @Argument(help: "Trace files (.csv, .csv.gz, phyphox exports); '-' reads standard input.")
+    @Argument(
+        help:
+            "Recordings (.csv, .csv.gz, phyphox .zip, .bin, .cwa, .gt3x; folders with --summary); '-' reads standard input."
+    )
     var files: [String]
 
     @Option(help: "Output: text, jsonl or csv.")
@@ -106,6 +127,15 @@ struct Replay: AsyncParsableCommand {
         }
     }
 
+    @Option(help: "Print one summary per recording instead of the twitches: json or csv.")
+    var summary: SummaryFormat?
+
+    @Option(help: "With --summary: replay this many files at once (default: all cores).")
+    var jobs: Int?
+
+    @Flag(help: .hidden)
+    var decodeOnly = false
+
     func validate() throws {
         guard Sensitivity(parsing: sensitivity) != nil else {
             throw ValidationError(
@@ -115,9 +145,18 @@ struct Replay: AsyncParsableCommand {
         if let units, Replay.parseUnits(units) == nil {
             throw ValidationError("--units '\(units)' is not g, mg or m/s2")
         }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() async throws {
+        if decodeOnly {
+            try decodeFiles(Replay.expand(files))
+            return
+        }
+        if let summary {
+            try await runSummaries(summary, paths: Replay.expand(files))
+            return
+        }
         signal(SIGPIPE, SIG_IGN)
         let out = OutputStream(fd: 1)
         let showProgress = isatty(2) == 1
@@ -158,17 +197,20 @@ struct Replay: AsyncParsableCommand {
     }
 
     /// Replays one file; returns its summary (nil when it could not be opened) and the error, if any.
-    func replay(path: String, out: OutputStream, several: Bool, progress: Bool) -> (Summary?, ReplayFailure?)
-    {
-        var reader: TraceReader
+    /// `quiet`: find the summary only, print nothing (for `--summary`).
+    func replay(
+        path: String, out: OutputStream, several: Bool, progress: Bool, quiet: Bool = false
+    ) -> (Summary?, ReplayFailure?) {
+        let reader: Recording
         let options = TraceReadOptions(strict: strict, units: units.flatMap(Replay.parseUnits))
-        do { reader = try TraceReader(path: path, options: options) } catch {
+        do { reader = try Recording(path: path, options: options) } catch {
             return (nil, ReplayFailure(description: error.description, code: error.exitCode.rawValue))
         }
         let label = location ?? reader.metadata.location ?? "unknown"
+        var feed = DetectorFeed(rate: reader.sampleRate)
         let config = DetectorConfiguration(
-            sampleRate: reader.sampleRate, sensitivity: Sensitivity(parsing: sensitivity) ?? .normal,
-            location: label)
+            sampleRate: reader.sampleRate * Double(feed.factor),
+            sensitivity: Sensitivity(parsing: sensitivity) ?? .normal, location: label)
         var detector: TwitchDetector
         do { detector = try TwitchDetector(configuration: config) } catch {
             return (
@@ -185,13 +227,16 @@ struct Replay: AsyncParsableCommand {
         summary.location = label
         summary.start = reader.startTime
         summary.counter = ExposureCounter(state: detector.state, at: 0)
+        summary.facts = RecordingFacts(reader, feed: feed, config: config)
         let emitter = Emitter(
             format: format, out: out, start: reader.startTime, file: several ? path : nil)
         // Units the file does not name were decided from the data: say so, before any event.
         for note in [reader.timeNote, reader.unitsNote].compactMap({ $0 }) {
             writeStandardError("twitchd replay: \(path): \(note)\n")
         }
-        if format == .text { out.append(emitter.textHeader(path: path, reader: reader, location: label)) }
+                if format == .text, !quiet {
+            out.append(emitter.textHeader(path: path, reader: reader, location: label))
+        }
 
         let meter = progress ? Progress(path: path) : nil
         let capacity = 4096
@@ -199,11 +244,13 @@ struct Replay: AsyncParsableCommand {
         defer { buffer.deallocate() }
         var failure: ReplayFailure? = nil
         var lastTime = 0.0
+        let countsTwitches = feed.countsTwitches
         func handle(_ output: DetectorOutput) {
             switch output {
             case .twitch(let e):
+                guard countsTwitches else { return }
                 summary.add(e)
-                emitter.emit(e)
+                if !quiet { emitter.emit(e) }
             case .state(let change):
                 summary.change(to: change.state, at: change.time)
             }
@@ -215,7 +262,11 @@ struct Replay: AsyncParsableCommand {
                 break
             }
             if n == 0 { break }
-            for k in 0..<n { detector.process(buffer[k], handle) }
+            for k in 0..<n {
+                feed.feed(buffer[k], gap: { summary.counter.gap(from: $0, to: $1) }) {
+                    detector.process($0, handle)
+                }
+            }
             lastTime = buffer[n - 1].time
             if out.broken { break }
             meter?.update(traceSeconds: lastTime, samples: reader.samplesRead)
@@ -223,10 +274,12 @@ struct Replay: AsyncParsableCommand {
         detector.finish(handle)
         meter?.clear()
         summary.end(at: lastTime, samples: reader.samplesRead)
-        summary.skipped = reader.skipped
-        if reader.skipped.total > 0 {
-            writeStandardError("twitchd replay: \(path): \(reader.skipped) (--strict refuses them)\n")
+        if let why = reader.skippedDescription {
+            writeStandardError("twitchd replay: \(path): \(why) (--strict refuses them)\n")
         }
+        summary.facts?.skipped = reader.skipped
+        summary.facts?.skippedText = reader.skippedDescription
+        summary.facts?.temperature = reader.temperatureRange
         if failure != nil { summary.incomplete = true }
         return (summary, failure)
     }
@@ -285,7 +338,7 @@ struct Emitter {
         let time = start.map { RFC3339.format($0 + e.onset) }
         switch format {
         case .jsonl:
-            var s = "{\"offset_s\": \(fixed(e.onset, 3))"
+            var s = "{\"type\": \"twitch\", \"offset_s\": \(fixed(e.onset, 3))"
             if let time { s += ", \"time\": \"\(time)\"" }
             s += ", \"duration_ms\": \(fixed(e.durationMs, 1)), \"peak_mg\": \(fixed(e.peakMg, 2))"
             s += ", \"axis\": \"\(e.axis.rawValue)\", \"freq_hz\": \(fixed(e.frequencyHz, 1))"
@@ -312,14 +365,22 @@ struct Emitter {
         }
     }
 
-    func textHeader(path: String, reader: TraceReader, location: String) -> String {
-        var s = "\(path): \(reader.format == .phyphox ? "phyphox" : "CSV")"
-        s += reader.compressed ? " (gzip)" : ""
+    func textHeader(path: String, reader: Recording, location: String) -> String {
+        var s = "\(path): \(formatName(reader.format))"
+        s += reader.compressed && (reader.format == .genericCSV || reader.format == .phyphox) ? " (gzip)" : ""
         s += ", \(fixed(reader.sampleRate, 1)) Hz measured"
-        if let sensor = reader.metadata.sensor { s += ", sensor \(sensor)" }
+        if let device = reader.device {
+            s += ", \(reader.format == .genericCSV ? "sensor" : "device") \(device)"
+        }
+        if let serial = reader.serial { s += " serial \(serial)" }
         s += ", location \(location)"
-        if let t = reader.startTime { s += ", starts \(RFC3339.format(t))" }
+        if let t = reader.startTime {
+            s += ", starts \(RFC3339.format(t)) UTC (\(localTime(t, offset: reader.utcOffset)) local)"
+        }
         s += "\n"
+        if reader.sampleRate < minimumTwitchRate {
+            s += "  \(lowRateNote(reader.sampleRate)): twitches are not counted, only rest and activity\n"
+        }
         var h = "  " + pad("offset", 12)
         if start != nil { h += "  " + "time (UTC)".padded(toWidth: 24) }
         h +=
@@ -380,18 +441,21 @@ struct Summary {
     var location = ""
     var start: Double?
     var incomplete = false
-    /// Rows the reader skipped (duplicate timestamps, NaN cells...), by reason.
-    var skipped = SkippedRows()
     var twitches = 0
     var largest: TwitchEvent?
     var onsets: [Double] = []
     /// Time at rest, active, not worn and without samples: this file's, or every merged file's.
     var exposure = Exposure()
     var counter = ExposureCounter()
+    /// Peak of every twitch, mg (for the median and 90th percentile of `--summary`).
+    var peaks: [Double] = []
+    /// What the recording said about itself (`--summary`).
+    var facts: RecordingFacts?
 
     mutating func add(_ e: TwitchEvent) {
         twitches += 1
         onsets.append(e.onset)
+        peaks.append(e.peakMg)
         if largest.map({ e.peakMg > $0.peakMg }) ?? true { largest = e }
     }
 
@@ -437,8 +501,12 @@ struct Summary {
     func text(path: String) -> String {
         var s = "summary of \(path)\(incomplete ? " (up to the error below)" : ""):\n"
         s += "  trace        \(span(duration)), \(samples) samples at \(fixed(rate, 1)) Hz\n"
-        if skipped.total > 0 { s += "  skipped      \(skipped)\n" }
-        s += "  twitches     \(twitches) (\(perHourOfRest()))\n"
+        if let why = facts?.skippedText { s += "  skipped      \(why)\n" }
+        if let why = facts?.twitchesNotCounted {
+            s += "  twitches     not counted: \(why)\n"
+        } else {
+            s += "  twitches     \(twitches) (\(perHourOfRest()))\n"
+        }
         s += "  \(stateLine())\n"
         if let l = largest {
             let when = start.map { " (" + RFC3339.format($0 + l.onset) + ")" } ?? ""

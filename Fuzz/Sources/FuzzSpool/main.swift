@@ -39,10 +39,10 @@ public func fuzzSpool(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     put("journal.spool.pos", UnsafeBufferPointer(rebasing: input[0..<split]))
     put("journal.spool", UnsafeBufferPointer(rebasing: input[split...]))
     var total = 0
-    let delivered = try? SpoolRecovery.drain(directory: directory) { total += $0.count }
+    let delivered = try? SpoolDrain.drain(directory: directory) { total += $0.count }
     precondition(total <= input.count, "recovered more bytes than the spool holds")
     // A second open after draining finds an empty spool.
-    if delivered != nil, let again = try? SpoolRecovery.drain(directory: directory, { _ in }) {
+    if delivered != nil, let again = try? SpoolDrain.drain(directory: directory, { _ in }) {
         precondition(again == 0, "entries delivered twice")
     }
     return 0

@@ -3,7 +3,7 @@
 
 /// Opens the on-disk spool in a state directory, as the daemon does at start (recovering what
 /// an earlier run left), and reads out what it holds.
-package enum SpoolRecovery {
+package enum SpoolDrain {
     /// Opens the spool in `directory` (creating it if needed), hands every pending entry to
     /// `body` oldest first while marking it delivered, and closes the files. Returns how many
     /// entries were delivered.

@@ -134,6 +134,14 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
         let dir = temporaryDirectory("eacces")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         chmod(dir, 0o755)
+        // The build directory must be reachable for uid 65534 (a checkout under /root is not).
+        let probe = try Twitchd(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "--help"], dir: dir,
+            tag: "probe")
+        guard exitStatus(probe, within: 10) == 0 else {
+            print("skipped: uid 65534 cannot run \(bin) (a parent directory is private)")
+            return
+        }
         let server = try EventSocketServer(path: dir + "/events.sock")
         defer { server.close() }
         let tail = try Twitchd(

@@ -657,12 +657,12 @@ public final class Daemon: @unchecked Sendable {
         let saved = dir.load()
         if !saved.clean {
             logger.notice(
-                "the previous run did not stop cleanly: sequence numbers continue after its reserved block, at \(saved.last + 1)"
+                "the previous run did not stop cleanly: sequence numbers continue after its reserved block, at \(saved.last &+ 1)"
             )
         }
         seq.store(saved.last, ordering: .relaxed)
         reservedSeq = saved.last
-        reserveSequenceNumbers(from: saved.last + 1)
+        reserveSequenceNumbers(from: saved.last &+ 1)
     }
 
     /// Reserves `first` and the block after it before any of them is used, so that a crash (no

@@ -14,6 +14,8 @@ public final class TailClient {
     public let candidates: [String]
     /// Called with notes for the user (waiting, reconnected).
     public var note: (String) -> Void = { _ in }
+    /// Longest line accepted from the socket.
+    public static let maxLineBytes = 1 << 20
     /// Longest wait between connection attempts.
     public var maxBackoff: Duration = .seconds(2)
 
@@ -122,6 +124,12 @@ public final class TailClient {
                     }
                 }
                 buffer.removeFirst(start)
+                // A line never comes near this; whatever sends more without a newline is not the
+                // daemon: drop it rather than grow without bound.
+                if buffer.count > Self.maxLineBytes {
+                    note("\(path): a line of more than \(Self.maxLineBytes) bytes; reconnecting")
+                    break reading
+                }
             }
             Glibc.close(fd)
         }

@@ -135,7 +135,7 @@ public enum SpoolRecovery {
         guard offset >= 0, bytes.count - offset >= h, bytes[offset] == UInt8(ascii: "T"),
             bytes[offset + 1] == UInt8(ascii: "J")
         else { return nil }
-        let length = Int(readLittleEndian32(bytes, at: offset + 2))
+        let length = Int(clamping: readLittleEndian32(bytes, at: offset + 2))
         guard length <= maxRecordLength, length <= bytes.count - offset - h else { return nil }
         let payload = bytes[(offset + h)..<(offset + h + length)]
         return crc32(payload) == readLittleEndian32(bytes, at: offset + 6) ? length : nil
@@ -204,8 +204,10 @@ final class FileSpool: Spool {
             resetIfEmpty()
             return
         }
-        guard let rest = preadAll(fd, count: Int(size - readOffset), offset: readOffset),
-            rest.count == Int(size - readOffset)
+        guard let restCount = Int(exactly: size - readOffset) else {
+            throw SystemError(EFBIG, "read \(path)")
+        }
+        guard let rest = preadAll(fd, count: restCount, offset: readOffset), rest.count == restCount
         else { throw SystemError(errno == 0 ? EIO : errno, "read \(path)") }
         let scan = SpoolRecovery.scan(rest)
         pendingEntries = scan.records.count

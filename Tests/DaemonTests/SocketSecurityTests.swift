@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import Synchronization
 import Testing
 import TwitchCore
 
@@ -133,6 +134,14 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
         let dir = temporaryDirectory("eacces")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         chmod(dir, 0o755)
+        // The build directory must be reachable for uid 65534 (a checkout under /root is not).
+        let probe = try Twitchd(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "--help"], dir: dir,
+            tag: "probe")
+        guard exitStatus(probe, within: 10) == 0 else {
+            print("skipped: uid 65534 cannot run \(bin) (a parent directory is private)")
+            return
+        }
         let server = try EventSocketServer(path: dir + "/events.sock")
         defer { server.close() }
         let tail = try Twitchd(
@@ -159,5 +168,53 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
             #"{"type":"twitch","seq":8,"location":"x\u001b[31m","axis":"z\u0007","onset_realtime_usec":0}"#
         let t = try #require(printer.line(jsonLine: twitch))
         #expect(!t.unicodeScalars.contains { $0.value < 0x20 })
+    }
+
+    /// Something that sends without ever ending a line (not the daemon) is dropped after 1 MiB
+    /// instead of growing tail's memory without bound.
+    @Test func tailDropsAnEndlessLine() throws {
+        let dir = temporaryDirectory("endless")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/fake.sock"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(bound == 0 && listen(listener, 4) == 0)
+        let server = Thread {
+            let c = accept(listener, nil, nil)
+            guard c >= 0 else { return }
+            let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 65536)
+            for _ in 0..<32 {
+                if chunk.withUnsafeBytes({ send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) < 0 {
+                    break
+                }
+            }
+            close(c)
+        }
+        server.start()
+        let client = TailClient(candidates: [path])
+        let notes = Mutex<[String]>([])
+        client.note = { n in notes.withLock { $0.append(n) } }
+        let deadline = Date().addingTimeInterval(10)
+        var lines = 0
+        client.run(
+            shouldStop: {
+                Date() > deadline || notes.withLock { $0.contains { $0.contains("a line of more than") } }
+            },
+            onLine: { _ in
+                lines += 1
+                return true
+            })
+        #expect(notes.withLock { $0.contains { $0.contains("a line of more than 1048576 bytes") } })
+        #expect(lines == 0)
     }
 }

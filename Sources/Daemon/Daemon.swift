@@ -37,6 +37,11 @@ public struct DaemonOptions: Sendable {
     public var clientBufferLimit: Int = 256 * 1024
     /// How often STATUS is refreshed.
     public var statusPeriod: Duration = .seconds(5)
+    /// How often each sensor's exposure (seconds at rest, active, not worn, without samples) is
+    /// written, on the samples' time base; a last one is written when a sensor stops.
+    public var exposurePeriod: Duration = .seconds(600)
+    /// A jump between consecutive samples longer than this is charged as time without samples.
+    public var exposureGap: Duration = .milliseconds(250)
 
     public init(sourceFactory: @escaping SourceFactory, logger: Logger) {
         self.sourceFactory = sourceFactory
@@ -99,6 +104,11 @@ final class Channel: @unchecked Sendable {
     var pendingChipLost = 0
     var pendingRingDropped = 0
     var lastOverrunReportNs: UInt64 = 0
+    // Exposure accounting (detector thread), on the samples' time base (seconds).
+    var exposure: ExposureCounter
+    var lastSampleTime: Double
+    var periodStart: Double
+    var periodLostBase = 0
     // Requests from the controlling thread.
     let retire = Atomic<Bool>(false)
     let retired = DispatchSemaphore(value: 0)
@@ -112,7 +122,13 @@ final class Channel: @unchecked Sendable {
     var detectorRate: Double
     var sensitivity: Sensitivity
 
-    init(acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity) {
+    init(
+        acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity,
+        startTime: Double
+    ) {
+        exposure = ExposureCounter(state: .rest, at: startTime)
+        lastSampleTime = startTime
+        periodStart = startTime
         self.acquisition = acquisition
         self.detector = detector
         self.detectorRate = rate
@@ -224,7 +240,7 @@ public final class Daemon: @unchecked Sendable {
             realtimePriority: configuration.realtimePriority)
         let channel = Channel(
             acquisition: acquisition, detector: detector, rate: source.sampleRate,
-            sensitivity: configuration.sensitivity)
+            sensitivity: configuration.sensitivity, startTime: Double(monotonicNow()) / 1e9)
         acquisition.start(source: source)
         return channel
     }
@@ -395,6 +411,8 @@ public final class Daemon: @unchecked Sendable {
         let periodNs =
             UInt64(options.detectorPeriod.components.attoseconds / 1_000_000_000)
             + UInt64(options.detectorPeriod.components.seconds) * 1_000_000_000
+        exposurePeriodSeconds = max(0.001, options.exposurePeriod.seconds)
+        exposureGapSeconds = max(0.001, options.exposureGap.seconds)
         while true {
             let stopping = stopDetector.load(ordering: .acquiring)
             let current = channels.withLock { $0 }
@@ -407,10 +425,12 @@ public final class Daemon: @unchecked Sendable {
                     drain(c, buffer)
                     finishDetector(c)
                     c.detector = d
+                    c.exposure.change(to: .rest, at: c.lastSampleTime)
                 }
                 let retiring = c.retire.load(ordering: .acquiring)
                 drain(c, buffer)
                 checkHealth(c, force: retiring || stopping)
+                checkExposure(c, final: retiring || stopping)
                 if retiring || stopping {
                     finishDetector(c)
                     if retiring {
@@ -435,6 +455,10 @@ public final class Daemon: @unchecked Sendable {
                 let s = buffer[i]
                 c.realtimeOffsetNs = s.realtimeNs &- Int64(bitPattern: s.monotonicNs)
                 let sample = Sample(time: Double(s.monotonicNs) / 1e9, x: s.x, y: s.y, z: s.z)
+                if sample.time - c.lastSampleTime > exposureGapSeconds {
+                    c.exposure.gap(from: c.lastSampleTime, to: sample.time)
+                }
+                if sample.time > c.lastSampleTime { c.lastSampleTime = sample.time }
                 c.detector.process(sample) { output in emit(c, output) }
             }
             if n < buffer.count { return }
@@ -455,6 +479,7 @@ public final class Daemon: @unchecked Sendable {
         case .state(let s):
             kind = .state(s.state)
             time = s.time
+            c.exposure.change(to: s.state, at: s.time)
         }
         let mono = UInt64(max(0, (time * 1e6).rounded()))
         publish(c, kind, monotonicUsec: mono)
@@ -463,13 +488,49 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Writes the sensor's exposure when a period is complete on the samples' clock, or when the
+    /// sensor stops (`final`). A sensor on the real clock that delivers nothing (lost, unplugged)
+    /// has the time up to now charged as time without samples, so a dead sensor still reports.
+    private func checkExposure(_ c: Channel, final: Bool) {
+        let realClock = c.sensor.speed == 1
+        let nowSeconds = Double(monotonicNow()) / 1e9
+        var due = final || c.lastSampleTime - c.periodStart >= exposurePeriodSeconds
+        if realClock && nowSeconds - c.periodStart >= exposurePeriodSeconds
+            && nowSeconds - c.lastSampleTime > exposureGapSeconds
+        {
+            due = true
+        }
+        guard due else { return }
+        c.exposure.charge(until: c.lastSampleTime)
+        if realClock && nowSeconds - c.lastSampleTime > max(exposureGapSeconds, 1) {
+            c.exposure.gap(from: c.lastSampleTime, to: nowSeconds)
+        }
+        let end = c.exposure.since
+        guard end > c.periodStart else { return }
+        let lost =
+            c.acquisition.chipLost.load(ordering: .relaxed)
+            + c.acquisition.ringDropped.load(ordering: .relaxed)
+        let period = DaemonEvent.ExposurePeriod(
+            exposure: c.exposure.take(),
+            startRealtimeUsec: Int64((c.periodStart * 1e6).rounded()) &+ c.realtimeOffsetNs / 1000,
+            samplesLost: max(0, lost - c.periodLostBase))
+        c.periodLostBase = lost
+        c.periodStart = end
+        publish(c, .exposure(period), monotonicUsec: UInt64((end * 1e6).rounded()))
+    }
+
+    private var exposurePeriodSeconds = 600.0
+    private var exposureGapSeconds = 0.25
+
     private func publish(_ c: Channel, _ kind: DaemonEvent.Kind, monotonicUsec: UInt64) {
         let n = seq.add(1, ordering: .relaxed).newValue
         let event = DaemonEvent(
             seq: n, kind: kind, location: c.sensor.location, sensor: c.sensor.name,
             monotonicUsec: monotonicUsec,
             realtimeUsec: Int64(bitPattern: monotonicUsec) &+ c.realtimeOffsetNs / 1000,
-            emittedMonotonicUsec: monotonicNow() / 1000)
+            emittedMonotonicUsec: monotonicNow() / 1000, simulated: c.sensor.isSimulated)
+        var isExposure = false
+        if case .exposure = kind { isExposure = true }
         // Submitting is quick (a bounded queue append); doing it under `held` makes the output
         // swap on reload atomic with respect to publishing.
         let behind = held.withLock { h -> [SinkRunner] in
@@ -477,7 +538,10 @@ public final class Daemon: @unchecked Sendable {
                 h?.append(event)
                 return []
             }
-            return runners.withLock { $0 }.filter { !$0.submit(event) && $0.dropped.isPowerOfTwo }
+            // Exposure is bookkeeping for the journal and reports, not served to live clients.
+            return runners.withLock { $0 }.filter {
+                !(isExposure && $0.sink is EventSocketServer) && !$0.submit(event) && $0.dropped.isPowerOfTwo
+            }
         }
         for r in behind {
             logger.warning("output \(r.sink.name) is behind: \(r.dropped) events dropped so far")
@@ -648,6 +712,12 @@ public final class Daemon: @unchecked Sendable {
         try? FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true)
         try? "\(lastSeq)\n".write(toFile: seqFile, atomically: true, encoding: .utf8)
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

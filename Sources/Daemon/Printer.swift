@@ -86,6 +86,9 @@ public struct EventPrinter: Sendable {
                 timeRealtimeUsec = event.realtimeUsec
                 lostSamples = n
                 stage = lostIn
+            case .exposure(let p):
+                timeRealtimeUsec = event.realtimeUsec
+                lostSamples = p.samplesLost
             }
         }
 

@@ -109,6 +109,8 @@ final class Channel: @unchecked Sendable {
     var lastSampleTime: Double
     var periodStart: Double
     var periodLostBase = 0
+    /// Whether a sample has arrived yet (the account starts at the first sample).
+    var sampled = false
     // Requests from the controlling thread.
     let retire = Atomic<Bool>(false)
     let retired = DispatchSemaphore(value: 0)
@@ -455,10 +457,19 @@ public final class Daemon: @unchecked Sendable {
                 let s = buffer[i]
                 c.realtimeOffsetNs = s.realtimeNs &- Int64(bitPattern: s.monotonicNs)
                 let sample = Sample(time: Double(s.monotonicNs) / 1e9, x: s.x, y: s.y, z: s.z)
-                if sample.time - c.lastSampleTime > exposureGapSeconds {
+                if !c.sampled {
+                    c.sampled = true
+                    c.exposure = ExposureCounter(state: c.exposure.state, at: sample.time)
+                    c.lastSampleTime = sample.time
+                    c.periodStart = sample.time
+                } else if sample.time - c.lastSampleTime > exposureGapSeconds {
                     c.exposure.gap(from: c.lastSampleTime, to: sample.time)
                 }
                 if sample.time > c.lastSampleTime { c.lastSampleTime = sample.time }
+                if sample.time - c.periodStart >= exposurePeriodSeconds {
+                    c.exposure.charge(until: sample.time)
+                    emitExposure(c)
+                }
                 c.detector.process(sample) { output in emit(c, output) }
             }
             if n < buffer.count { return }
@@ -488,28 +499,25 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Writes the sensor's exposure when a period is complete on the samples' clock, or when the
-    /// sensor stops (`final`). A sensor on the real clock that delivers nothing (lost, unplugged)
-    /// has the time up to now charged as time without samples, so a dead sensor still reports.
+    /// After a drain (the ring is empty): a sensor on the real clock that has delivered nothing
+    /// for a whole period (lost, unplugged) has the time up to now charged as time without
+    /// samples and written, so a dead sensor still reports; a sensor that stops (`final`) writes
+    /// its last period. Complete periods of a delivering sensor are written from `drain`.
     private func checkExposure(_ c: Channel, final: Bool) {
-        let realClock = c.sensor.speed == 1
-        let nowSeconds = Double(monotonicNow()) / 1e9
-        var due = final || c.lastSampleTime - c.periodStart >= exposurePeriodSeconds
-        if realClock && nowSeconds - c.periodStart >= exposurePeriodSeconds
-            && nowSeconds - c.lastSampleTime > exposureGapSeconds
-        {
-            due = true
-        }
-        guard due else { return }
+        let now = Double(monotonicNow()) / 1e9
+        let silent = c.sensor.speed == 1 && now - c.lastSampleTime > max(exposureGapSeconds, 1)
+        guard final || (silent && now - c.periodStart >= exposurePeriodSeconds) else { return }
         c.exposure.charge(until: c.lastSampleTime)
-        if realClock && nowSeconds - c.lastSampleTime > max(exposureGapSeconds, 1) {
-            c.exposure.gap(from: c.lastSampleTime, to: nowSeconds)
-        }
+        if silent { c.exposure.gap(from: c.lastSampleTime, to: now) }
+        emitExposure(c)
+    }
+
+    /// Publishes what was charged since the period began and starts the next period there.
+    private func emitExposure(_ c: Channel) {
         let end = c.exposure.since
         guard end > c.periodStart else { return }
         let lost =
-            c.acquisition.chipLost.load(ordering: .relaxed)
-            + c.acquisition.ringDropped.load(ordering: .relaxed)
+            c.acquisition.chipLost.load(ordering: .relaxed) + c.acquisition.ringDropped.load(ordering: .relaxed)
         let period = DaemonEvent.ExposurePeriod(
             exposure: c.exposure.take(),
             startRealtimeUsec: Int64((c.periodStart * 1e6).rounded()) &+ c.realtimeOffsetNs / 1000,

@@ -79,8 +79,9 @@ public struct JournalReadError: Error, Sendable, CustomStringConvertible {
 
 /// Reads twitches, exposure periods and notes from a journal.
 public enum JournalReader {
-    /// Entries received this long before `since` or after `until` are still looked at: an entry
-    /// delivered late from the spool carries its own earlier time.
+    /// Entries received up to this long before `since` are still looked at (clock steps); every
+    /// entry received after it is read, since an entry delivered late from the spool (or copied in
+    /// later) carries its own, earlier time.
     public static let receptionSlackUsec: Int64 = 6 * 3_600_000_000
 
     /// Reads every trusted twitch, exposure and note entry of `source` whose own time lies in
@@ -143,10 +144,6 @@ public enum JournalReader {
                     description: "reading \(source): \(String(cString: strerror(-n)))", exit: .ioErr)
             }
             if n == 0 { break }
-            if let stopAfter {
-                var t: UInt64 = 0
-                if sd_journal_get_realtime_usec(j, &t) >= 0, t > UInt64(max(0, stopAfter)) { break }
-            }
             parser.begin()
             sd_journal_restart_data(j)
             var data: UnsafeRawPointer?

@@ -517,7 +517,8 @@ public final class Daemon: @unchecked Sendable {
         let end = c.exposure.since
         guard end > c.periodStart else { return }
         let lost =
-            c.acquisition.chipLost.load(ordering: .relaxed) + c.acquisition.ringDropped.load(ordering: .relaxed)
+            c.acquisition.chipLost.load(ordering: .relaxed)
+            + c.acquisition.ringDropped.load(ordering: .relaxed)
         let period = DaemonEvent.ExposurePeriod(
             exposure: c.exposure.take(),
             startRealtimeUsec: Int64((c.periodStart * 1e6).rounded()) &+ c.realtimeOffsetNs / 1000,

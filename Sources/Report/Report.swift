@@ -131,7 +131,9 @@ public struct Report: Sendable {
         for e in data.exposures {
             let c = clip(e, since: since, until: until)
             let seconds: Double = c.rest + c.active + c.notWorn + c.gap
-            if c.endUsec > c.startUsec || seconds > 0 { exposures.append(c) }
+            if c.endUsec > c.startUsec || (seconds > 0 && c.startUsec >= (since ?? Int64.min)) {
+                exposures.append(c)
+            }
         }
         rows = Aggregator(grouping: settings.grouping, calendar: cal).rows(twitches, exposures)
         var t = ReportRow(key: "total")
@@ -141,14 +143,31 @@ public struct Report: Sendable {
             t.exposure += r.exposure
             t.samplesLost += r.samplesLost
             t.peaks += r.peaks
+            t.frequencies += r.frequencies
         }
         total = t
         notes = data.notes.sorted { $0.timeUsec < $1.timeUsec }
         comparisons = Self.compare(
             notes: notes, twitches: twitches, exposures: exposures, window: settings.windowHours)
-        days =
+        // Every day of the range for the charts, with or without data (a gap shows as a gap).
+        var dayRows =
             settings.grouping == .day
             ? rows : Aggregator(grouping: .day, calendar: cal).rows(twitches, exposures)
+        if let s = settings.sinceUsec, let u = settings.untilUsec, u > s, u - s <= 800 * 86_400_000_000 {
+            var have = Set(dayRows.map(\.key))
+            var day = cal.startOfDay(Int64.floorDiv(s, 1_000_000))
+            let end = Int64.floorDiv(u - 1, 1_000_000)
+            while day <= end {
+                let key = cal.dateString(day)
+                if !have.contains(key) {
+                    dayRows.append(ReportRow(key: key, start: day))
+                    have.insert(key)
+                }
+                day = cal.addDays(day, 1)
+            }
+            dayRows.sort { ($0.start ?? 0) < ($1.start ?? 0) }
+        }
+        days = dayRows
         byLocation =
             settings.grouping == .location
             ? rows : Aggregator(grouping: .location, calendar: cal).rows(twitches, exposures)
@@ -279,6 +298,7 @@ func clip(_ e: ExposureRecord, since: Int64?, until: Int64?) -> ExposureRecord {
     let span = e.endUsec - e.startUsec
     guard span > 0, t > s else {
         var empty = e
+        empty.endUsec = e.startUsec
         (empty.rest, empty.active, empty.notWorn, empty.gap, empty.samplesLost) = (0, 0, 0, 0, 0)
         return empty
     }

@@ -132,9 +132,6 @@ public enum JournalReader {
         } else {
             _ = sd_journal_seek_head(j)
         }
-        let stopAfter = untilUsec.map {
-            $0 > Int64.max - receptionSlackUsec ? Int64.max : $0 + receptionSlackUsec
-        }
         var parser = EntryParser(
             policy: policy, sinceUsec: sinceUsec ?? Int64.min, untilUsec: untilUsec ?? Int64.max)
         while true {

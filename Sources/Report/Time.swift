@@ -46,6 +46,9 @@ public struct ReportCalendar: Sendable {
         return seconds(f)
     }
 
+    /// Day of the week of `seconds`, 0 = Sunday.
+    public func weekday(_ seconds: Int64) -> Int { Int(fields(seconds).tm_wday) }
+
     /// `YYYY-MM-DD`.
     public func dateString(_ seconds: Int64) -> String {
         let f = fields(seconds)

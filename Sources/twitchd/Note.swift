@@ -24,7 +24,7 @@ struct Note: ParsableCommand {
             Examples:
               twitchd note caffeine
               twitchd note exercise --at "2026-12-01 08:30"
-              twitchd note alcohol --at=-3h
+              twitchd note alcohol --at -3h
               twitchd note stress --location left-calf
               twitchd note "magnesium 400 mg"
               twitchd note caffeine --namespace twitchd-demo     into a journal namespace
@@ -36,8 +36,8 @@ struct Note: ParsableCommand {
     var what: [String]
 
     @Option(
-        name: .long,
-        help: "When it happened, local time: \"2026-12-01 08:30\", yesterday, or --at=-2h (default: now).")
+        name: .long, parsing: .unconditional,
+        help: "When it happened, local time: \"2026-12-01 08:30\", yesterday, -2h (default: now).")
     var at: String?
 
     @Option(name: .long, help: "The limb it concerns, e.g. left-calf (default: none in particular).")

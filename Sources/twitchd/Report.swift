@@ -43,13 +43,13 @@ struct ReportCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help:
             "From: today, yesterday, -7d, -12h, 2026-11-01, \"2026-11-01 08:00\" (default: -6 days from midnight)."
     )
     var since: String?
 
-    @Option(name: .long, help: "Until (exclusive), same forms (default: now).")
+    @Option(name: .long, parsing: .unconditional, help: "Until (exclusive), same forms (default: now).")
     var until: String?
 
     @Option(name: .long, help: "Rows: day, hour, hour-of-day, week, location, sensor, machine.")
@@ -127,7 +127,12 @@ struct ReportCommand: ParsableCommand {
         }
         if let to, to <= from { throw ValidationError("--until must be after --since") }
         settings.sinceUsec = from * 1_000_000
-        settings.untilUsec = (to ?? now) * 1_000_000
+        // Without --until: up to this moment (to the microsecond, plus a second for an entry
+        // written just now).
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        let nowUsec = Int64(clock.tv_sec) * 1_000_000 + Int64(clock.tv_nsec / 1000) + 1_000_000
+        settings.untilUsec = to.map { $0 * 1_000_000 } ?? nowUsec
         let w = window.split(separator: "-", maxSplits: 1).map { Double($0) }
         guard w.count == 2, let w0 = w[0], let w1 = w[1], w0.isFinite, w1.isFinite, w0 >= 0, w1 > w0, w1 <= 72
         else {

@@ -1,5 +1,6 @@
 import Foundation
 import JournaldTestSupport
+import Report
 import Testing
 
 #if canImport(Glibc)
@@ -66,5 +67,48 @@ import Testing
             !sim.contains(
                 "\"total\":{\"key\":\"total\",\"start\":null,\"twitches\":0,\"simulated_twitches\":0,\"rest_h\":0.0000,"
             ), "\(sim)")
+    }
+
+    @Test func notesCarryTheirOwnTimeKindAndLocation() throws {
+        if let reason = JournaldNamespace.unavailableReason {
+            print("skipped: \(reason)")
+            return
+        }
+        guard let twitchd = twitchdExecutable() else {
+            Issue.record("the twitchd executable was not found beside the tests; run swift build first")
+            return
+        }
+        let ns = JournaldNamespace(prefix: "rnote")
+        try ns.start()
+        defer { ns.destroy() }
+        let (s1, _, e1) = try runProcess(
+            twitchd,
+            [
+                "note", "exercise", "--at", "2026-11-30 08:30", "--location", "left-calf", "--namespace",
+                ns.name,
+            ])
+        #expect(s1 == 0, "\(e1)")
+        let (s2, _, e2) = try runProcess(
+            twitchd, ["note", "magnesium", "400", "mg", "--at", "-2h", "--namespace", ns.name])
+        #expect(s2 == 0, "\(e2)")
+        // Refused: a time that does not exist, the future, a bad label, both destinations.
+        for bad in [
+            ["note", "stress", "--at", "2026-02-31", "--namespace", ns.name],
+            ["note", "stress", "--at", "+3h", "--namespace", ns.name],
+            ["note", "stress", "--location", "left calf!", "--namespace", ns.name],
+            ["note", "stress", "--namespace", ns.name, "--journal-socket", ns.socketPath],
+        ] {
+            let (status, _, _) = try runProcess(twitchd, bad)
+            #expect(status == 64, "\(bad)")
+        }
+        let notes = ns.waitForEntries(matching: "MESSAGE_ID=af031bbaa21147288fe49214982afefe", count: 2)
+        #expect(notes.count == 2)
+        let exercise = notes.first { ($0["TWITCH_NOTE_KIND"] as? String) == "exercise" }
+        #expect(exercise?["TWITCH_LOCATION"] as? String == "left-calf")
+        let expected = try #require(ReportCalendar(utc: false).parseMoment("2026-11-30 08:30", now: 0))
+        #expect(exercise?["TWITCH_NOTE_REALTIME_USEC"] as? String == String(expected * 1_000_000))
+        #expect(exercise?["_UID"] as? String == String(getuid()))
+        let text = notes.first { ($0["TWITCH_NOTE_KIND"] as? String) == "text" }
+        #expect(text?["TWITCH_NOTE"] as? String == "magnesium 400 mg")
     }
 }

@@ -1,5 +1,5 @@
 # twitchd: build, test, demo, install.
-#   make demo      run the daemon pipeline on a simulated limb, printing twitches live
+#   make demo      run the daemon pipeline on a simulated limb, printing twitches live, then a report
 #   make test      install what is missing, then run the whole test suite
 #   make release   optimised build at .build/release/twitchd, Swift runtime linked in statically
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
@@ -27,8 +27,13 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 	scripts/check-footprint .build/release/twitchd
 
+# The demo writes into a journal namespace of its own (never the system journal), marked
+# simulated; the report after it reads that namespace back.
+DEMO_NAMESPACE ?= twitchd-demo
 demo: release
-	.build/release/twitchd demo --duration 60s
+	@scripts/demo-journal $(DEMO_NAMESPACE)
+	.build/release/twitchd demo --duration 60s --namespace $(DEMO_NAMESPACE)
+	.build/release/twitchd report --namespace $(DEMO_NAMESPACE) --simulated --since today --by hour
 
 test:
 	@scripts/install-deps test

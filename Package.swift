@@ -42,6 +42,9 @@ let package = Package(
         .systemLibrary(
             name: "CI2C",
             providers: [.apt(["libi2c-dev"])]),
+        .systemLibrary(
+            name: "CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "CGPIOD",
             linkerSettings: [.linkedLibrary("gpiod")]),
@@ -68,6 +71,9 @@ let package = Package(
             name: "Journal",
             dependencies: ["TwitchCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // twitchd report: reads twitchd's entries back from the journal (sd-journal), counts them
+        // against the exposure, compares notes, renders tables, JSON, CSV and HTML.
+        .target(name: "Report", dependencies: ["TwitchCore", "CSystemd"], swiftSettings: strict),
         // Configuration, pipeline threads, event socket, lifecycle.
         .target(
             name: "Daemon",
@@ -81,7 +87,7 @@ let package = Package(
             name: "twitchd",
             dependencies: [
                 "Daemon", "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers", "SensorSim",
-                "GPIO", "Journal",
+                "GPIO", "Journal", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,6 +113,9 @@ let package = Package(
             name: "DaemonTests",
             dependencies: ["Daemon", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
         .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: ["Report", "TwitchCore", "Journal", "JournaldTestSupport"]),
     ]
 )
 

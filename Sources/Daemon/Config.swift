@@ -92,6 +92,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var realtimePriority: Int32?
     /// `mlockall` so acquisition never waits on a page fault.
     public var lockMemory: Bool = false
+    /// Who wears the sensors (`[daemon] wearer`), written as `TWITCH_WEARER` on every entry so
+    /// that reports over many machines name wearers, not host names; nil when unset.
+    public var wearer: String?
     /// The file this came from, for messages.
     public var file: String = "<built-in>"
 
@@ -104,6 +107,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     func sameOutputs(as other: DaemonConfiguration) -> Bool {
         journal == other.journal && journalSocket == other.journalSocket
             && eventSocket == other.eventSocket && stateDirectory == other.stateDirectory
+            && wearer == other.wearer
     }
 }
 
@@ -493,7 +497,8 @@ private struct Validator {
         if let value = root["daemon"] {
             if let t = value.table {
                 checkKeys(
-                    t, path: "daemon", known: ["state_directory", "realtime_priority", "lock_memory"])
+                    t, path: "daemon",
+                    known: ["state_directory", "realtime_priority", "lock_memory", "wearer"])
                 if let s = string(t, "state_directory", path: "daemon") {
                     if s.hasPrefix("/") {
                         config.stateDirectory = s
@@ -509,6 +514,17 @@ private struct Validator {
                     }
                 }
                 if let b = bool(t, "lock_memory", path: "daemon") { config.lockMemory = b }
+                if let s = string(t, "wearer", path: "daemon") {
+                    if !s.isEmpty, s.count <= 64,
+                        s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+                    {
+                        config.wearer = s
+                    } else {
+                        fail(
+                            "daemon.wearer",
+                            "expected a name or code of 1 to 64 printable characters, e.g. \"p07\"")
+                    }
+                }
             } else {
                 fail("daemon", "expected a table `[daemon]`")
             }

@@ -37,6 +37,11 @@ public struct DaemonOptions: Sendable {
     public var clientBufferLimit: Int = 256 * 1024
     /// How often STATUS is refreshed.
     public var statusPeriod: Duration = .seconds(5)
+    /// How often each sensor's exposure (seconds at rest, active, not worn, without samples) is
+    /// written, on the samples' time base; a last one is written when a sensor stops.
+    public var exposurePeriod: Duration = .seconds(600)
+    /// A jump between consecutive samples longer than this is charged as time without samples.
+    public var exposureGap: Duration = .milliseconds(250)
 
     public init(sourceFactory: @escaping SourceFactory, logger: Logger) {
         self.sourceFactory = sourceFactory
@@ -99,6 +104,13 @@ final class Channel: @unchecked Sendable {
     var pendingChipLost = 0
     var pendingRingDropped = 0
     var lastOverrunReportNs: UInt64 = 0
+    // Exposure accounting (detector thread), on the samples' time base (seconds).
+    var exposure: ExposureCounter
+    var lastSampleTime: Double
+    var periodStart: Double
+    var periodLostBase = 0
+    /// Whether a sample has arrived yet (the account starts at the first sample).
+    var sampled = false
     // Requests from the controlling thread.
     let retire = Atomic<Bool>(false)
     let retired = DispatchSemaphore(value: 0)
@@ -112,7 +124,13 @@ final class Channel: @unchecked Sendable {
     var detectorRate: Double
     var sensitivity: Sensitivity
 
-    init(acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity) {
+    init(
+        acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity,
+        startTime: Double
+    ) {
+        exposure = ExposureCounter(state: .rest, at: startTime)
+        lastSampleTime = startTime
+        periodStart = startTime
         self.acquisition = acquisition
         self.detector = detector
         self.detectorRate = rate
@@ -235,7 +253,7 @@ public final class Daemon: @unchecked Sendable {
             realtimePriority: configuration.realtimePriority)
         let channel = Channel(
             acquisition: acquisition, detector: detector, rate: source.sampleRate,
-            sensitivity: configuration.sensitivity)
+            sensitivity: configuration.sensitivity, startTime: Double(monotonicNow()) / 1e9)
         acquisition.start(source: source)
         return channel
     }
@@ -406,6 +424,8 @@ public final class Daemon: @unchecked Sendable {
         let periodNs =
             UInt64(options.detectorPeriod.components.attoseconds / 1_000_000_000)
             + UInt64(options.detectorPeriod.components.seconds) * 1_000_000_000
+        exposurePeriodSeconds = max(0.001, options.exposurePeriod.seconds)
+        exposureGapSeconds = max(0.001, options.exposureGap.seconds)
         while true {
             let stopping = stopDetector.load(ordering: .acquiring)
             let current = channels.withLock { $0 }
@@ -418,10 +438,12 @@ public final class Daemon: @unchecked Sendable {
                     drain(c, buffer)
                     finishDetector(c)
                     c.detector = d
+                    c.exposure.change(to: .rest, at: c.lastSampleTime)
                 }
                 let retiring = c.retire.load(ordering: .acquiring)
                 drain(c, buffer)
                 checkHealth(c, force: retiring || stopping)
+                checkExposure(c, final: retiring || stopping)
                 if retiring || stopping {
                     finishDetector(c)
                     if retiring {
@@ -446,6 +468,19 @@ public final class Daemon: @unchecked Sendable {
                 let s = buffer[i]
                 c.realtimeOffsetNs = s.realtimeNs &- Int64(bitPattern: s.monotonicNs)
                 let sample = Sample(time: Double(s.monotonicNs) / 1e9, x: s.x, y: s.y, z: s.z)
+                if !c.sampled {
+                    c.sampled = true
+                    c.exposure = ExposureCounter(state: c.exposure.state, at: sample.time)
+                    c.lastSampleTime = sample.time
+                    c.periodStart = sample.time
+                } else if sample.time - c.lastSampleTime > exposureGapSeconds {
+                    c.exposure.gap(from: c.lastSampleTime, to: sample.time)
+                }
+                if sample.time > c.lastSampleTime { c.lastSampleTime = sample.time }
+                if sample.time - c.periodStart >= exposurePeriodSeconds {
+                    c.exposure.charge(until: sample.time)
+                    emitExposure(c)
+                }
                 c.detector.process(sample) { output in emit(c, output) }
             }
             if n < buffer.count { return }
@@ -466,6 +501,7 @@ public final class Daemon: @unchecked Sendable {
         case .state(let s):
             kind = .state(s.state)
             time = s.time
+            c.exposure.change(to: s.state, at: s.time)
         }
         let mono = UInt64(max(0, (time * 1e6).rounded()))
         publish(c, kind, monotonicUsec: mono)
@@ -474,6 +510,38 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// After a drain (the ring is empty): a sensor on the real clock that has delivered nothing
+    /// for a whole period (lost, unplugged) has the time up to now charged as time without
+    /// samples and written, so a dead sensor still reports; a sensor that stops (`final`) writes
+    /// its last period. Complete periods of a delivering sensor are written from `drain`.
+    private func checkExposure(_ c: Channel, final: Bool) {
+        let now = Double(monotonicNow()) / 1e9
+        let silent = c.sensor.speed == 1 && now - c.lastSampleTime > max(exposureGapSeconds, 1)
+        guard final || (silent && now - c.periodStart >= exposurePeriodSeconds) else { return }
+        c.exposure.charge(until: c.lastSampleTime)
+        if silent { c.exposure.gap(from: c.lastSampleTime, to: now) }
+        emitExposure(c)
+    }
+
+    /// Publishes what was charged since the period began and starts the next period there.
+    private func emitExposure(_ c: Channel) {
+        let end = c.exposure.since
+        guard end > c.periodStart else { return }
+        let lost =
+            c.acquisition.chipLost.load(ordering: .relaxed)
+            + c.acquisition.ringDropped.load(ordering: .relaxed)
+        let period = DaemonEvent.ExposurePeriod(
+            exposure: c.exposure.take(),
+            startRealtimeUsec: Int64((c.periodStart * 1e6).rounded()) &+ c.realtimeOffsetNs / 1000,
+            samplesLost: max(0, lost - c.periodLostBase))
+        c.periodLostBase = lost
+        c.periodStart = end
+        publish(c, .exposure(period), monotonicUsec: UInt64((end * 1e6).rounded()))
+    }
+
+    private var exposurePeriodSeconds = 600.0
+    private var exposureGapSeconds = 0.25
+
     private func publish(_ c: Channel, _ kind: DaemonEvent.Kind, monotonicUsec: UInt64) {
         let n = seq.add(1, ordering: .relaxed).newValue
         if n > reservedSeq { reserveSequenceNumbers(from: n) }
@@ -481,7 +549,9 @@ public final class Daemon: @unchecked Sendable {
             seq: n, kind: kind, location: c.sensor.location, sensor: c.sensor.name,
             monotonicUsec: monotonicUsec,
             realtimeUsec: Int64(bitPattern: monotonicUsec) &+ c.realtimeOffsetNs / 1000,
-            emittedMonotonicUsec: monotonicNow() / 1000)
+            emittedMonotonicUsec: monotonicNow() / 1000, simulated: c.sensor.isSimulated)
+        var isExposure = false
+        if case .exposure = kind { isExposure = true }
         // Submitting is quick (a bounded queue append); doing it under `held` makes the output
         // swap on reload atomic with respect to publishing.
         let behind = held.withLock { h -> [SinkRunner] in
@@ -489,7 +559,10 @@ public final class Daemon: @unchecked Sendable {
                 h?.append(event)
                 return []
             }
-            return runners.withLock { $0 }.filter { !$0.submit(event) && $0.dropped.isPowerOfTwo }
+            // Exposure is bookkeeping for the journal and reports, not served to live clients.
+            return runners.withLock { $0 }.filter {
+                !(isExposure && $0.sink is EventSocketServer) && !$0.submit(event) && $0.dropped.isPowerOfTwo
+            }
         }
         for r in behind {
             logger.warning("output \(r.sink.name) is behind: \(r.dropped) events dropped so far")
@@ -686,6 +759,12 @@ public final class Daemon: @unchecked Sendable {
         }
         dir.close()
         stateDirectory = nil
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

@@ -14,6 +14,25 @@ public struct DaemonEvent: Sendable, Equatable {
         case sensorBack
         /// Samples were lost: in the chip's FIFO (`chip`) or in the ring to the detector (`ring`).
         case overrun(lostSamples: Int, stage: String)
+        /// How long the limb was at rest, active, not worn or without samples since the last such
+        /// event (the denominator of rates; journal only, not served on the event socket).
+        case exposure(ExposurePeriod)
+    }
+
+    /// One period of exposure of one sensor.
+    public struct ExposurePeriod: Sendable, Equatable {
+        /// Seconds in each condition.
+        public var exposure: Exposure
+        /// When the period began, `CLOCK_REALTIME` microseconds (it ends at the event's time).
+        public var startRealtimeUsec: Int64
+        /// Samples lost in the sensor or the ring during the period.
+        public var samplesLost: Int
+
+        public init(exposure: Exposure, startRealtimeUsec: Int64, samplesLost: Int) {
+            self.exposure = exposure
+            self.startRealtimeUsec = startRealtimeUsec
+            self.samplesLost = samplesLost
+        }
     }
 
     /// Increases by one for every event the daemon reports, across sensors and reloads.
@@ -29,11 +48,15 @@ public struct DaemonEvent: Sendable, Equatable {
     public var realtimeUsec: Int64
     /// When the daemon emitted the event (`CLOCK_MONOTONIC` microseconds): latency measurements.
     public var emittedMonotonicUsec: UInt64
+    /// Whether the event comes from a simulated sensor (`sim:` bus, `twitchd demo`); the journal
+    /// marks such entries `TWITCH_SIMULATED=1`.
+    public var simulated: Bool
 
     public init(
         seq: UInt64, kind: Kind, location: String, sensor: String, monotonicUsec: UInt64,
-        realtimeUsec: Int64, emittedMonotonicUsec: UInt64
+        realtimeUsec: Int64, emittedMonotonicUsec: UInt64, simulated: Bool = false
     ) {
+        self.simulated = simulated
         self.seq = seq
         self.kind = kind
         self.location = location
@@ -51,6 +74,7 @@ public struct DaemonEvent: Sendable, Equatable {
         case .sensorLost: return "sensor-lost"
         case .sensorBack: return "sensor-back"
         case .overrun: return "overrun"
+        case .exposure: return "exposure"
         }
     }
 
@@ -70,6 +94,9 @@ public struct DaemonEvent: Sendable, Equatable {
         case .overrun(let n, let stage):
             return
                 "\(n) samples lost in the \(stage == "ring" ? "detector ring" : "sensor FIFO") (\(location))"
+        case .exposure(let p):
+            return
+                "\(location): \(fixed(p.exposure.rest, 0)) s at rest, \(fixed(p.exposure.active, 0)) s active, \(fixed(p.exposure.notWorn, 0)) s not worn, \(fixed(p.exposure.gap, 0)) s without samples"
         }
     }
 
@@ -96,6 +123,10 @@ public struct DaemonEvent: Sendable, Equatable {
             break
         case .overrun(let n, let stage):
             s += ",\"lost_samples\":\(n),\"stage\":\"\(stage)\""
+        case .exposure(let p):
+            s += ",\"start_realtime_usec\":\(p.startRealtimeUsec),\"rest_s\":\(fixed(p.exposure.rest, 3))"
+            s += ",\"active_s\":\(fixed(p.exposure.active, 3)),\"not_worn_s\":\(fixed(p.exposure.notWorn, 3))"
+            s += ",\"gap_s\":\(fixed(p.exposure.gap, 3)),\"lost_samples\":\(p.samplesLost)"
         }
         s += ",\"emitted_monotonic_usec\":\(emittedMonotonicUsec)}"
         return s

@@ -14,13 +14,18 @@ import TwitchCore
 public final class JournalSink: EventSink {
     public let name = "journal"
     public let writer: JournalWriter
+    /// `TWITCH_WEARER` on every entry (the configuration's `wearer`), or nil.
+    public let wearer: String?
 
-    public init(writer: JournalWriter) {
+    public init(writer: JournalWriter, wearer: String? = nil) {
         self.writer = writer
+        self.wearer = wearer
     }
 
     public func deliver(_ event: DaemonEvent) {
-        writer.send(event.journalEntry)
+        var entry = event.journalEntry
+        if let wearer { try? entry.add("TWITCH_WEARER", wearer) }
+        writer.send(entry)
     }
 
     public func close() {
@@ -39,7 +44,7 @@ public final class JournalSink: EventSink {
                 .init(
                     socketPath: configuration.journalSocket, spoolDirectory: configuration.stateDirectory,
                     fsync: .everyEntry))
-            return JournalSink(writer: writer)
+            return JournalSink(writer: writer, wearer: configuration.wearer)
         } catch {
             logger.error("journal output unavailable: \(error.description)")
             return nil
@@ -58,7 +63,9 @@ extension DaemonEvent {
         case .twitch(let t):
             var t = t
             t.location = location
-            return .twitch(t, at: time, sensor: sensor, sequence: seq)
+            entry = .twitch(t, at: time, sensor: sensor, sequence: seq)
+            if simulated { try? entry.add("TWITCH_SIMULATED", "1") }
+            return entry
         case .state(let s):
             entry = .limbState(s, at: time, location: location, sensor: sensor)
         case .sensorLost(let detail):
@@ -67,8 +74,14 @@ extension DaemonEvent {
             entry = .sensorBack(location: location, sensor: sensor)
         case .overrun(let n, let stage):
             entry = .overrun(location: location, sensor: sensor, stage: stage, dropped: UInt64(n))
+        case .exposure(let p):
+            entry = .exposure(
+                p.exposure, startRealtimeUsec: UInt64(max(0, p.startRealtimeUsec)),
+                endRealtimeUsec: UInt64(max(0, realtimeUsec)), samplesLost: UInt64(max(0, p.samplesLost)),
+                location: location, sensor: sensor)
         }
         try? entry.add("TWITCH_SEQ", String(seq))
+        if simulated { try? entry.add("TWITCH_SIMULATED", "1") }
         return entry
     }
 }

@@ -86,6 +86,9 @@ public struct EventPrinter: Sendable {
                 timeRealtimeUsec = event.realtimeUsec
                 lostSamples = n
                 stage = lostIn
+            case .exposure(let p):
+                timeRealtimeUsec = event.realtimeUsec
+                lostSamples = p.samplesLost
             }
         }
 
@@ -174,26 +177,5 @@ public struct EventPrinter: Sendable {
         default:
             return nil
         }
-    }
-}
-
-/// Writes whole lines to a file descriptor, reporting a closed pipe instead of dying of SIGPIPE.
-public enum LineWriter {
-    /// Writes `line` and a newline to `fd`; false when the reader went away (EPIPE) or on error.
-    public static func write(_ line: String, to fd: Int32 = 1) -> Bool {
-        var bytes = Array(line.utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += n
-        }
-        return true
     }
 }

@@ -24,6 +24,11 @@ public enum JournalMessageID {
     public static let spoolOverflow = "57d4b300d89c43568912a1578d0fa20b"
     /// The spool was damaged (bytes overwritten, a torn write): what could not be recovered.
     public static let spoolDamaged = "1f6017461817470db06433e64ef76146"
+    /// How long one sensor was at rest, active, not worn or without samples over a period (the
+    /// denominator of every rate; written every few minutes and when the daemon stops).
+    public static let exposure = "07cc454edfa24dcead5a9b11faa154fb"
+    /// A note from the wearer (`twitchd note`): caffeine, exercise, stress, free text...
+    public static let note = "af031bbaa21147288fe49214982afefe"
 
     /// The id for a limb state.
     public static func limbState(_ state: LimbState) -> String {
@@ -202,6 +207,56 @@ extension JournalEntry {
         e.addUnchecked("TWITCH_SPOOL_DAMAGED_REGIONS", String(damage.regions))
         e.addUnchecked("TWITCH_SPOOL_KEPT", String(damage.kept))
         e.addUnchecked("TWITCH_SPOOL_DAMAGED_OFFSET", String(damage.firstOffset))
+        return e
+    }
+}
+
+extension JournalEntry {
+    /// The entry for one period of exposure of one sensor (`PRIORITY=7`, debug: it is
+    /// bookkeeping, not news): `TWITCH_EXPOSURE_START_REALTIME_USEC`,
+    /// `TWITCH_EXPOSURE_END_REALTIME_USEC` (the period, wall clock), `TWITCH_REST_S`,
+    /// `TWITCH_ACTIVE_S`, `TWITCH_NOT_WORN_S`, `TWITCH_GAP_S` (seconds in each condition, 3
+    /// decimals), `TWITCH_SAMPLES_LOST`, `TWITCH_LOCATION`, `TWITCH_SENSOR`.
+    public static func exposure(
+        _ exposure: Exposure, startRealtimeUsec: UInt64, endRealtimeUsec: UInt64, samplesLost: UInt64,
+        location: String, sensor: String, identifier: String = "twitchd"
+    ) -> JournalEntry {
+        let loc = location.isEmpty ? "unknown" : location
+        var e = JournalEntry(
+            message:
+                "exposure \(loc): \(formatDecimal(exposure.rest, digits: 0)) s at rest, "
+                + "\(formatDecimal(exposure.active, digits: 0)) s active, "
+                + "\(formatDecimal(exposure.notWorn, digits: 0)) s not worn, "
+                + "\(formatDecimal(exposure.gap, digits: 0)) s without samples",
+            priority: .debug, identifier: identifier)
+        e.addUnchecked("MESSAGE_ID", JournalMessageID.exposure)
+        e.addUnchecked("TWITCH_EXPOSURE_START_REALTIME_USEC", String(startRealtimeUsec))
+        e.addUnchecked("TWITCH_EXPOSURE_END_REALTIME_USEC", String(endRealtimeUsec))
+        e.addUnchecked("TWITCH_REST_S", formatDecimal(exposure.rest, digits: 3))
+        e.addUnchecked("TWITCH_ACTIVE_S", formatDecimal(exposure.active, digits: 3))
+        e.addUnchecked("TWITCH_NOT_WORN_S", formatDecimal(exposure.notWorn, digits: 3))
+        e.addUnchecked("TWITCH_GAP_S", formatDecimal(exposure.gap, digits: 3))
+        e.addUnchecked("TWITCH_SAMPLES_LOST", String(samplesLost))
+        e.addUnchecked("TWITCH_LOCATION", loc)
+        e.addUnchecked("TWITCH_SENSOR", sensor)
+        return e
+    }
+
+    /// The entry for a note (`twitchd note`): `TWITCH_NOTE_KIND` (`caffeine`, `exercise`,
+    /// `stress`, `alcohol`, `sleep`, or `text` for free text), `TWITCH_NOTE` (the text),
+    /// `TWITCH_NOTE_REALTIME_USEC` (when it happened, which may be before the entry was written),
+    /// and `TWITCH_LOCATION` when it concerns one limb.
+    public static func note(
+        kind: String, text: String, atRealtimeUsec: UInt64, location: String?, identifier: String = "twitchd"
+    ) throws(JournalEntryError) -> JournalEntry {
+        var e = JournalEntry(
+            message: "note: \(text)" + (location.map { " (\($0))" } ?? ""), priority: .info,
+            identifier: identifier)
+        e.addUnchecked("MESSAGE_ID", JournalMessageID.note)
+        e.addUnchecked("TWITCH_NOTE_KIND", kind)
+        try e.add("TWITCH_NOTE", text)
+        e.addUnchecked("TWITCH_NOTE_REALTIME_USEC", String(atRealtimeUsec))
+        if let location { try e.add("TWITCH_LOCATION", location) }
         return e
     }
 }

@@ -22,15 +22,32 @@ struct Demo: ParsableCommand {
         discussion: """
             Runs the real daemon pipeline (acquisition thread, ring, detector, outputs) on a \
             simulated accelerometer strapped to a resting calf that twitches often (about 20 a minute) and moves \
-            occasionally, in real time. Events are printed as they are detected, served on the event \
-            socket (try `twitchd tail` in another terminal) and written to the journal when one is there.
+            occasionally, in real time. Events are printed as they are detected and served on the event \
+            socket (try `twitchd tail` in another terminal).
+
+            The demo never writes to the system journal or to the service's state directory \
+            (/var/lib/twitchd) unless asked: with --namespace NAME (or --journal-socket PATH) its \
+            entries go to that journal, marked TWITCH_SIMULATED=1, and `twitchd report \
+            --namespace NAME --simulated` reports them. Its spool and sequence numbers live in a \
+            private directory of its own, removed when it ends.
+
+            Examples:
+              twitchd demo --duration 20s
+              twitchd demo --duration 60s --namespace twitchd-demo
+              twitchd report --namespace twitchd-demo --simulated --since today
             """)
 
     @Option(name: .long, help: "Stop after this long, e.g. 20s, 2m (default: until Ctrl-C).")
     var duration: String?
 
-    @Option(name: .long, help: "journald's native socket (default: the system journal, when present).")
+    @Option(name: .long, help: "Write entries to journald's socket PATH (default: no journal).")
     var journalSocket: String?
+
+    @Option(name: .long, help: "Write entries to journal namespace NAME (/run/systemd/journal.NAME/socket).")
+    var namespace: String?
+
+    @Option(name: .long, help: .hidden)
+    var exposurePeriod: String?
 
     @Option(name: .long, help: "Simulator seed: the same seed gives the same limb.")
     var seed: UInt64 = 1
@@ -74,11 +91,20 @@ struct Demo: ParsableCommand {
         var configuration = DaemonConfiguration()
         configuration.file = "<demo>"
         configuration.sensors = [sensor]
-        let systemJournal = "/run/systemd/journal/socket"
-        if let journalSocket {
-            configuration.journalSocket = journalSocket
+        // No journal unless asked: a demo's twitches are not the wearer's.
+        if namespace != nil || journalSocket != nil {
+            let socket = try journalSocketPath(namespace: namespace, socket: journalSocket)
+            guard JournalWriter.socketExists(at: socket) else {
+                throw ValidationError(
+                    "no journald listens on \(socket)"
+                        + (namespace.map {
+                            "; start it with `sudo systemctl start systemd-journald@\($0).socket` (or `sudo scripts/demo-journal \($0)`)"
+                        } ?? ""))
+            }
+            configuration.journal = true
+            configuration.journalSocket = socket
         } else {
-            configuration.journal = JournalWriter.socketExists(at: systemJournal)
+            configuration.journal = false
         }
         let socketPath =
             eventSocket
@@ -91,20 +117,37 @@ struct Demo: ParsableCommand {
             configuration.eventSocket =
                 Paths.directory(of: socketPath) + "/demo-\(getpid()).sock"
         }
-        configuration.stateDirectory = Paths.usableStateDirectory("/var/lib/twitchd")
+        // A private state directory (spool, sequence numbers), never the service's.
+        var template = Array("/tmp/twitchd-demo-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            writeStandardError("twitchd demo: cannot create a private state directory in /tmp\n")
+            throw ExitCode(SysExit.cantCreate.rawValue)
+        }
+        let stateDirectory = String(cString: made)
+        configuration.stateDirectory = stateDirectory
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
 
         var options = DaemonOptions(sourceFactory: SourceFactories.drivers, logger: logger)
+        if let exposurePeriod {
+            guard let p = parseDuration(exposurePeriod) else {
+                throw ValidationError("--exposure-period: expected e.g. 10m or 5s, got \(exposurePeriod)")
+            }
+            options.exposurePeriod = p
+        }
         options.journalFactory = JournalSink.make
         let stop = ServiceLoop.StopRequest()
         let printer = EventPrinter.forStandardOutput()
         let asJSON = json
         options.extraSinks.append(
             ClosureSink(name: "stdout") { event in
+                if case .exposure = event.kind { return }
                 if !StandardOutput.line(asJSON ? event.jsonLine : printer.line(event)) { stop.request() }
             })
         let daemon = Daemon(configuration: configuration, options: options)
         let journalNote =
-            configuration.journal ? "journal: \(configuration.journalSocket)" : "no journal found"
+            configuration.journal
+            ? "journal: \(configuration.journalSocket) (entries marked TWITCH_SIMULATED=1)"
+            : "no journal (--namespace NAME to keep the entries)"
         writeStandardError(
             """
             twitchd demo: simulated \(chipChoice.rawValue) at \(fixed(rate, 0)) Hz on a resting left calf (seed \(seed)).

@@ -18,7 +18,7 @@ struct Twitchd: AsyncParsableCommand {
             """,
         subcommands: [
             Run.self, Demo.self, Tail.self, Replay.self, Simulate.self, Probe.self, Record.self,
-            ConfigCommand.self,
+            ConfigCommand.self, Note.self, ReportCommand.self, FillJournal.self,
         ]
     )
 }

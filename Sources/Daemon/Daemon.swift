@@ -543,15 +543,17 @@ public final class Daemon: @unchecked Sendable {
     private var exposureGapSeconds = 0.25
 
     private func publish(_ c: Channel, _ kind: DaemonEvent.Kind, monotonicUsec: UInt64) {
-        let n = seq.add(1, ordering: .relaxed).newValue
+        var isExposure = false
+        if case .exposure = kind { isExposure = true }
+        // Sequence numbers count the events live clients see, so that a gap means a lost event;
+        // exposure entries are bookkeeping for the journal and take none (they carry the last one).
+        let n = isExposure ? seq.load(ordering: .relaxed) : seq.add(1, ordering: .relaxed).newValue
         if n > reservedSeq { reserveSequenceNumbers(from: n) }
         let event = DaemonEvent(
             seq: n, kind: kind, location: c.sensor.location, sensor: c.sensor.name,
             monotonicUsec: monotonicUsec,
             realtimeUsec: Int64(bitPattern: monotonicUsec) &+ c.realtimeOffsetNs / 1000,
             emittedMonotonicUsec: monotonicNow() / 1000, simulated: c.sensor.isSimulated)
-        var isExposure = false
-        if case .exposure = kind { isExposure = true }
         // Submitting is quick (a bounded queue append); doing it under `held` makes the output
         // swap on reload atomic with respect to publishing.
         let behind = held.withLock { h -> [SinkRunner] in

@@ -54,7 +54,7 @@ public final class JournalSink: EventSink {
 
 extension DaemonEvent {
     /// The journal entry for this event (see the Journal module's entry builders and
-    /// docs/journal-fields.md); every entry carries `TWITCH_SEQ`.
+    /// docs/journal-fields.md); every entry but exposure carries `TWITCH_SEQ`.
     public var journalEntry: JournalEntry {
         let time = EventTimestamp(
             realtimeUsec: UInt64(max(0, realtimeUsec)), monotonicUsec: monotonicUsec)
@@ -79,6 +79,8 @@ extension DaemonEvent {
                 p.exposure, startRealtimeUsec: UInt64(max(0, p.startRealtimeUsec)),
                 endRealtimeUsec: UInt64(max(0, realtimeUsec)), samplesLost: UInt64(max(0, p.samplesLost)),
                 location: location, sensor: sensor)
+            if simulated { try? entry.add("TWITCH_SIMULATED", "1") }
+            return entry
         }
         try? entry.add("TWITCH_SEQ", String(seq))
         if simulated { try? entry.add("TWITCH_SIMULATED", "1") }

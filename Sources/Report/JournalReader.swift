@@ -198,8 +198,12 @@ struct EntryParser {
     var internTable: [Int: [String]] = [:]
     var seen = Set<DedupKey>()
 
+    /// What makes an entry the same entry delivered twice (a spool redelivery after a crash): a
+    /// twitch's machine, `TWITCH_SEQ` and time; an exposure period's machine, sensor, start and end
+    /// (exposure entries take no sequence number).
     struct DedupKey: Hashable {
         var machine: String
+        var sensor: String
         var seq: UInt64
         var time: Int64
         var kind: UInt8
@@ -345,10 +349,12 @@ struct EntryParser {
             data.malformed += 1
             return
         }
-        if let seq {
+        let identity: UInt64? =
+            kind == .twitch ? seq : endTime.map { UInt64(bitPattern: $0) }
+        if let identity {
             let key = DedupKey(
-                machine: machineID.isEmpty ? machine : machineID, seq: seq, time: t,
-                kind: kind == .twitch ? 0 : 1)
+                machine: machineID.isEmpty ? machine : machineID, sensor: kind == .twitch ? "" : sensor,
+                seq: identity, time: t, kind: kind == .twitch ? 0 : 1)
             if !seen.insert(key).inserted {
                 data.duplicates += 1
                 return

@@ -94,6 +94,10 @@ struct Note: ParsableCommand {
         }
         let outcome = writer.send(entry)
         writer.close()
+        // journald reads the sender's name (_COMM, which the report trusts notes by) from /proc
+        // after the datagram arrives; a sender that has already exited leaves the note without it
+        // on a busy machine. Stay a moment so the note keeps who wrote it.
+        if outcome == .sent || outcome == .sentViaMemfd { usleep(500_000) }
         guard outcome == .sent || outcome == .sentViaMemfd else {
             writeStandardError("twitchd note: journald at \(socket) did not take the note (is it running?)\n")
             throw ExitCode(SysExit.unavailable.rawValue)

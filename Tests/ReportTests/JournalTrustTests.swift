@@ -48,30 +48,45 @@ struct EntrySender {
 
     /// Sends `fields` as one entry from a program called `comm`, as `uid` (nil: ourselves).
     func send(_ fields: [String: String], comm: String = "twitchd", uid: Int? = nil) throws {
+        try send([fields], comm: comm, uid: uid)
+    }
+
+    /// Sends each of `entries` as one entry, in order, from one run of a program called `comm`.
+    ///
+    /// journald reads `_COMM` from the sender's /proc entry after the datagram arrives: the
+    /// program stays alive a moment after sending, or a loaded machine loses `_COMM` (and the
+    /// entry's trust) when it has already exited.
+    func send(_ entries: [[String: String]], comm: String = "twitchd", uid: Int? = nil) throws {
         let program = dir + "/" + comm
         if !FileManager.default.fileExists(atPath: program) {
             let script = """
                 #!/usr/bin/python3
-                import socket, sys
+                import socket, sys, time
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                s.sendto(open(sys.argv[2], "rb").read(), sys.argv[1])
+                for f in sys.argv[2:]:
+                    s.sendto(open(f, "rb").read(), sys.argv[1])
+                time.sleep(1)
 
                 """
             try script.write(toFile: program, atomically: true, encoding: .utf8)
             chmod(program, 0o755)
             chmod(dir, 0o755)
         }
-        let file = dir + "/entry-\(UInt32.random(in: 0...UInt32.max))"
-        let text = fields.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n") + "\n"
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        chmod(file, 0o644)
+        var files: [String] = []
+        for fields in entries {
+            let file = dir + "/entry-\(UInt32.random(in: 0...UInt32.max))"
+            let text = fields.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n") + "\n"
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            chmod(file, 0o644)
+            files.append(file)
+        }
         let (status, _, err) =
             if let uid {
                 try runProcess(
                     "/usr/bin/setpriv",
-                    ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", program, socket, file])
+                    ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", program, socket] + files)
             } else {
-                try runProcess(program, [socket, file])
+                try runProcess(program, [socket] + files)
             }
         #expect(status == 0, "\(err)")
     }
@@ -106,8 +121,8 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let s = EntrySender(socket: ns.socketPath, dir: dir)
         // Trusted: the twitchd program as root. Ten twitches and an hour at rest.
-        for i in 0..<10 { try s.send(twitch(Double(i), seq: i + 1)) }
-        try s.send(twitch(5, seq: 6))  // delivered twice (spool): counted once
+        // The eleventh is the sixth delivered twice (spool): counted once.
+        try s.send((0..<10).map { twitch(Double($0), seq: $0 + 1) } + [twitch(5, seq: 6)])
         try s.send([
             "MESSAGE": "exposure", "MESSAGE_ID": exposureID,
             "TWITCH_EXPOSURE_START_REALTIME_USEC": String(at(0)),
@@ -117,11 +132,11 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
             "TWITCH_SEQ": "100",
         ])
         // Forged: another program writing the same fields.
-        for i in 0..<5 { try s.send(twitch(Double(i), seq: 200 + i), comm: "forger") }
+        try s.send((0..<5).map { twitch(Double($0), seq: 200 + $0) }, comm: "forger")
         // The twitchd program run by an untrusted user (nobody).
-        for i in 0..<3 { try s.send(twitch(Double(i), seq: 300 + i), uid: 65534) }
+        try s.send((0..<3).map { twitch(Double($0), seq: 300 + $0) }, uid: 65534)
         // Simulated.
-        for i in 0..<4 { try s.send(twitch(Double(i), seq: 400 + i, simulated: true)) }
+        try s.send((0..<4).map { twitch(Double($0), seq: 400 + $0, simulated: true) })
         _ = ns.waitForEntries(matching: "MESSAGE_ID=\(twitchID)", count: 23)
         return (ns, dir)
     }

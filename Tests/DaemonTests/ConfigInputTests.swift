@@ -96,6 +96,24 @@ import Testing
                 .isEmpty)
     }
 
+    @Test func aClosingBraceWhereAnArrayValueShouldBeIsASyntaxError() {
+        // Found by the fuzzer: toml++ asserted (abort, in release builds too) on each of these.
+        let cases: [(String, Int, Int)] = [
+            ("a = [}]", 1, 6), ("a = [1,}", 1, 8), ("a = [ {}, } ]", 1, 11), ("a = [ # c\n}", 2, 1),
+            ("a = { b = [ } }", 1, 13), ("sensor = [},\n  { bus = \"sim:adxl345\",  0}", 1, 11),
+        ]
+        for (text, line, column) in cases {
+            let found = issues(text + "\n")
+            #expect(found.count == 1, "\(text)")
+            #expect(found.first?.line == line, "\(text)")
+            #expect(found.first?.column == column, "\(text)")
+        }
+        // Braces in strings and comments, and inline tables in arrays, are fine.
+        let fine = Self.valid + "interrupt = \"}\" # [}]\n[detector]\nsensitivity = 'high'\n"
+        #expect(issues(fine).isEmpty)
+        #expect(issues("sensor = [ { bus = \"sim:lis3dh\", location = \"a\" }, ]\n").isEmpty)
+    }
+
     @Test func oversizedFileIsRefused() {
         let big = [UInt8](repeating: UInt8(ascii: "#"), count: ConfigLoader.maxFileBytes + 1)
         #expect(issues(big).first?.message.contains("at most") == true)

@@ -350,7 +350,8 @@ struct KeyLines {
         i += 1
         if i < bytes.count, bytes[i] == UInt8(ascii: "[") { i += 1 }
         while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
-        guard i < bytes.count else { return nil }
+        // `[` or `[[` with nothing after it on the line trips the same assertion.
+        guard i < bytes.count else { return i + 1 }
         let c = bytes[i]
         let fine =
             (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F

@@ -84,7 +84,7 @@ import Testing
 
     @Test func aTableNameTheParserCannotTakeIsASyntaxError() {
         // toml++ asserted (SIGABRT in a debug build, undefined behaviour in release) on these.
-        for header in ["[/x]", "[[/i2t = \"none\"", "[ ?a]", "[[\u{E9}t\u{E9}]]"] {
+        for header in ["[/x]", "[[/i2t = \"none\"", "[ ?a]", "[[\u{E9}t\u{E9}]]", "[[", "[ ", "[#"] {
             let found = issues(Self.valid + header + "\n")
             #expect(found.count == 1, "\(header)")
             #expect(found.first?.line == 4, "\(header)")

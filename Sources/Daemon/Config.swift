@@ -223,6 +223,11 @@ public enum ConfigLoader {
                         "TOML syntax error: a table name starts with a letter, digit, '_', '-' or a quote")
             ])
         }
+        if let trap = TOMLParserTraps.first(in: text) {
+            throw ConfigErrors([
+                ConfigIssue(file: file, line: trap.line, column: trap.column, key: nil, message: trap.message)
+            ])
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -349,7 +354,8 @@ struct KeyLines {
         i += 1
         if i < bytes.count, bytes[i] == UInt8(ascii: "[") { i += 1 }
         while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
-        guard i < bytes.count else { return nil }
+        // `[` or `[[` with nothing after it on the line trips the same assertion.
+        guard i < bytes.count else { return i + 1 }
         let c = bytes[i]
         let fine =
             (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
@@ -385,6 +391,101 @@ struct KeyLines {
                 return 0
             }
         }
+    }
+}
+
+/// Shapes of TOML that trip an assertion inside TOMLKit's parser (toml++ 3), which aborts the
+/// process (and would be undefined behaviour with NDEBUG) instead of reporting a syntax error.
+/// Found by fuzzing (Fuzz/Sources/FuzzConfig); each is refused with its line before the parser
+/// sees the text.
+enum TOMLParserTraps {
+    /// The first trap in `text`: 1-based line and column, and what is wrong there.
+    static func first(in text: String) -> (line: Int, column: Int, message: String)? {
+        let b = Array(text.utf8)
+        var stack: [UInt8] = []
+        var expectValue = false
+        var lineStart = true
+        var line = 1
+        var column = 0
+        var i = 0
+        func advance() {
+            if b[i] == 10 {
+                line += 1
+                column = 0
+            } else {
+                column += 1
+            }
+            i += 1
+        }
+        while i < b.count {
+            let c = b[i]
+            if c == 10 {
+                advance()
+                lineStart = true
+                if stack.isEmpty { expectValue = false }
+                continue
+            }
+            if c == 32 || c == 9 || c == 13 {
+                advance()
+                continue
+            }
+            if c == 35 {  // a comment runs to the end of the line
+                while i < b.count, b[i] != 10 { advance() }
+                continue
+            }
+            if c == 34 || c == 39 {  // strings, basic or literal, single or triple
+                let triple = i + 2 < b.count && b[i + 1] == c && b[i + 2] == c
+                let width = triple ? 3 : 1
+                for _ in 0..<width { advance() }
+                while i < b.count {
+                    if c == 34, b[i] == 92 {  // an escape in a basic string
+                        advance()
+                        if i < b.count { advance() }
+                        continue
+                    }
+                    if !triple, b[i] == 10 { break }
+                    if b[i] == c, !triple || (i + 2 < b.count && b[i + 1] == c && b[i + 2] == c) {
+                        for _ in 0..<width { advance() }
+                        break
+                    }
+                    advance()
+                }
+                expectValue = false
+                lineStart = false
+                continue
+            }
+            if expectValue, stack.last == 91, c == 125 {
+                return (line, column + 1, "TOML syntax error: '}' where a value of the array should be")
+            }
+            if stack.isEmpty, lineStart, c == 91 {  // a table header: the rest of the line
+                while i < b.count, b[i] != 10 { advance() }
+                continue
+            }
+            lineStart = false
+            switch c {
+            case 61:  // =
+                expectValue = true
+            case 91:  // [
+                if expectValue { stack.append(91) }
+            case 93:  // ]
+                if stack.last == 91 { stack.removeLast() }
+                expectValue = false
+            case 123:  // {
+                if expectValue { stack.append(123) }
+                expectValue = false
+            case 125:  // }
+                if stack.last == 123 { stack.removeLast() }
+                expectValue = false
+            case 44:  // ,
+                expectValue = stack.last == 91
+            default:
+                expectValue = false
+            }
+            // Too deep to be a configuration: leave it to the parser's own limits.
+            if stack.count > 1000 { return nil }
+            advance()
+        }
+        return nil
     }
 }
 

@@ -524,6 +524,12 @@ final class ReaderState {
 
     /// Look-ahead ring used only at the start (to measure the rate).
     private let ahead: UnsafeMutablePointer<Sample>
+    /// The line of each look-ahead sample (for rows dropped when the time unit is decided).
+    private var aheadLines: [Int] = []
+    /// The time of the last sample produced, in its current unit: samples come out strictly
+    /// increasing even when two distinct huge timestamps differ by less than the rounding of
+    /// `time - first`.
+    private var lastTime = -Double.infinity
     private(set) var bufferedCount = 0
     private var bufferedNext = 0
     var pendingError: TraceError? = nil
@@ -551,6 +557,7 @@ final class ReaderState {
         // Axis units are applied once decided (after the look-ahead): until then values stay as written.
         (sx, sy, sz) = (1, 1, 1)
         ahead = .allocate(capacity: TraceReader.lookahead)
+        aheadLines.reserveCapacity(TraceReader.lookahead)
     }
 
     deinit { ahead.deallocate() }
@@ -560,6 +567,7 @@ final class ReaderState {
             do {
                 guard let s = try parseNext() else { break }
                 ahead[bufferedCount] = s
+                aheadLines.append(input.lineNumber)
                 bufferedCount += 1
             } catch {
                 pendingError = error
@@ -607,7 +615,22 @@ final class ReaderState {
         timeScale = scale
         firstRaw *= scale
         previousRaw *= scale
-        for i in 0..<bufferedCount { ahead[i].time *= scale }
+        // Rescaling can round two neighbouring times to one: such a row counts as a duplicate.
+        var kept = 0
+        var last = -Double.infinity
+        for i in 0..<bufferedCount {
+            var s = ahead[i]
+            s.time *= scale
+            if s.time > last {
+                ahead[kept] = s
+                kept += 1
+                last = s.time
+            } else {
+                skipped.add(.duplicateTime, line: aheadLines[i])
+            }
+        }
+        bufferedCount = kept
+        lastTime = last
         let unit = ["s", "ms", "us", "ns"][chosen]
         let stepText = medianStep >= 1e6 ? fixedText(medianStep, 0) : String(medianStep)
         let epoch = firstRaw >= 1e9 ? ", Unix time" : ""
@@ -806,12 +829,23 @@ final class ReaderState {
             skipped.add(.backwardTime, line: input.lineNumber)
             return nil
         }
-        previousRaw = raw
         if !haveFirst {
             haveFirst = true
             firstRaw = raw
         }
-        return Sample(time: raw - firstRaw, x: x * sx, y: y * sy, z: z * sz)
+        let time = raw - firstRaw
+        if !(time > lastTime) {
+            // Distinct in the file, equal once rounded (timestamps near 1e16 and beyond).
+            try skip(
+                .duplicateTime,
+                TraceError(
+                    .nonMonotonic, path: path, line: input.lineNumber,
+                    "time \(raw) s rounds to the previous sample's time; timestamps must increase"))
+            return nil
+        }
+        previousRaw = raw
+        lastTime = time
+        return Sample(time: time, x: x * sx, y: y * sy, z: z * sz)
     }
 
     private func cellText(_ p: UnsafePointer<UInt8>, _ i: Int, _ j: Int) -> String {

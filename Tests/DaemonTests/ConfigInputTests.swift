@@ -84,7 +84,7 @@ import Testing
 
     @Test func aTableNameTheParserCannotTakeIsASyntaxError() {
         // toml++ asserted (SIGABRT in a debug build, undefined behaviour in release) on these.
-        for header in ["[/x]", "[[/i2t = \"none\"", "[ ?a]", "[[\u{E9}t\u{E9}]]"] {
+        for header in ["[/x]", "[[/i2t = \"none\"", "[ ?a]", "[[\u{E9}t\u{E9}]]", "[[", "[ ", "[#"] {
             let found = issues(Self.valid + header + "\n")
             #expect(found.count == 1, "\(header)")
             #expect(found.first?.line == 4, "\(header)")
@@ -94,6 +94,24 @@ import Testing
         #expect(
             issues(Self.valid + "[ detector ]\nsensitivity = \"high\"\n[\"output\"]\njournal = false\n")
                 .isEmpty)
+    }
+
+    @Test func aClosingBraceWhereAnArrayValueShouldBeIsASyntaxError() {
+        // Found by the fuzzer: toml++ asserted (abort, in release builds too) on each of these.
+        let cases: [(String, Int, Int)] = [
+            ("a = [}]", 1, 6), ("a = [1,}", 1, 8), ("a = [ {}, } ]", 1, 11), ("a = [ # c\n}", 2, 1),
+            ("a = { b = [ } }", 1, 13), ("sensor = [},\n  { bus = \"sim:adxl345\",  0}", 1, 11),
+        ]
+        for (text, line, column) in cases {
+            let found = issues(text + "\n")
+            #expect(found.count == 1, "\(text)")
+            #expect(found.first?.line == line, "\(text)")
+            #expect(found.first?.column == column, "\(text)")
+        }
+        // Braces in strings and comments, and inline tables in arrays, are fine.
+        let fine = Self.valid + "interrupt = \"}\" # [}]\n[detector]\nsensitivity = 'high'\n"
+        #expect(issues(fine).isEmpty)
+        #expect(issues("sensor = [ { bus = \"sim:lis3dh\", location = \"a\" }, ]\n").isEmpty)
     }
 
     @Test func oversizedFileIsRefused() {

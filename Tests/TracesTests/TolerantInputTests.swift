@@ -227,3 +227,28 @@ struct SimulatorSettingTests {
         #expect(throws: SimulationError.self) { try TraceSimulator(configuration: c) }
     }
 }
+
+@Suite("TraceReader time rounding")
+struct TimeRoundingTests {
+    /// Found by the fuzzer: two distinct timestamps near 1e16 s give the same time after
+    /// subtracting the first; samples must still come out strictly increasing.
+    @Test func timesThatRoundTogetherCountAsDuplicates() throws {
+        let text = """
+            time_s,ax_g,ay_g,az_g
+            100000000000001,0,0,1
+            17000000001334568,0,0,1
+            17000000001334570,0,0,1
+            17000000001334580,0,0,1
+
+            """
+        let path = try writeFile(try temporaryDirectory(), "r.csv", text)
+        let (reader, samples, error) = try readAll(path)
+        #expect(error == nil)
+        #expect(samples.count == 3)
+        #expect(zip(samples, samples.dropFirst()).allSatisfy { $0.time < $1.time })
+        #expect(reader.skipped[.duplicateTime] == 1)
+        #expect(reader.skipped.firstLine[.duplicateTime] == 4)
+        let (_, _, strictError) = try readAll(path, TraceReadOptions(strict: true))
+        #expect(strictError?.kind == .nonMonotonic)
+    }
+}

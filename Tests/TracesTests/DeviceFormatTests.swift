@@ -409,6 +409,20 @@ struct PhyphoxZipTests {
         #expect(abs((r.startTime ?? 0) - 1_700_000_000.373) < 1e-6)
     }
 
+    @Test func aZipOfAnotherAppsCSVIsReadAsThatCSV() throws {
+        let dir = try temporaryDirectory()
+        var csv = "time_s,ax_g,ay_g,az_g\n"
+        for i in 0..<300 { csv += "\(Double(i) / 100),0,0,1\n" }
+        let url = dir.appendingPathComponent("export.zip")
+        try Data(storedZip([("Accelerometer.csv", Array(csv.utf8))])).write(to: url)
+        let (r, samples, error) = try readRecording(url.path)
+        #expect(error == nil)
+        #expect(r.format == .genericCSV)
+        #expect(r.compressed)
+        #expect(samples.count == 300)
+        #expect(r.startTime == nil)
+    }
+
     @Test func aZipWithoutATraceSaysWhatItHolds() throws {
         let dir = try temporaryDirectory()
         let url = dir.appendingPathComponent("other.zip")

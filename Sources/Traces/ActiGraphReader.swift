@@ -47,7 +47,7 @@ final class ActiGraphReader: DeviceSampleSource {
                 text[text.index(after: colon)...]
             ).trimmingCharacters()
         }
-        guard let rateText = fields["Sample Rate"], let r = Double(rateText), r.isFinite, r > 0, r <= 10000
+        guard let rateText = fields["Sample Rate"], let r = Double(rateText), r >= 0.1, r <= 10000
         else {
             throw TraceError(
                 .badMetadata, path: path + ":info.txt",

@@ -152,7 +152,7 @@ final class GENEActivReader: DeviceSampleSource {
                 continue
             }
             if line.count >= 12, line.count % 12 == 0, !line.contains(58) {
-                guard let ms = pageMs, let fs = rate, fs > 0, fs.isFinite else {
+                guard let ms = pageMs, let fs = rate, fs >= 0.1, fs <= 100_000 else {
                     skips["page without time or frequency", default: 0] += 1
                     return
                 }

@@ -45,7 +45,7 @@ public struct SkipCount: Sendable, Equatable {
 /// - `MD` header block: Axivity `.cwa` (``AxivityReader``)
 /// - a zip holding `log.bin` and `info.txt`: ActiGraph `.gt3x` (``ActiGraphReader``)
 /// - any other zip: a phyphox export (the first CSV inside with a time column and three axes;
-///   `meta/time.csv` gives the absolute start)
+///   `meta/time.csv` gives the absolute start), or another app's zipped CSV read the same way
 /// - anything else (plain or gzip): generic or phyphox CSV (``TraceReader``)
 ///
 /// Every reader streams in fixed buffers: memory does not grow with the file. Samples come out
@@ -134,7 +134,9 @@ public final class Recording {
             utcOffset = info.utcOffset
             nominalRate = info.nominalRate
         } else if let r = csvReader {
-            format = isZip ? .phyphoxZip : r.format
+            // A zip is a phyphox export when it says so (its CSV header or meta/time.csv); a zip
+            // of some other app's CSV is that CSV.
+            format = isZip && (r.format == .phyphox || zipStart != nil) ? .phyphoxZip : r.format
             compressed = isZip || r.compressed
             metadata = r.metadata
             self.device = r.metadata.sensor

@@ -209,9 +209,12 @@ struct SummaryRow: Sendable {
         f.append(("device", str(facts?.device)))
         f.append(("serial", str(facts?.serial)))
         let start = facts?.startTime
-        f.append(("start", str(start.map { RFC3339.format($0) })))
-        f.append(("end", str(start.flatMap { st in s.map { RFC3339.format(st + $0.duration) } })))
-        f.append(("start_local", str(start.map { localTime($0, offset: facts?.utcOffset) })))
+        // Times far outside any recording's (a damaged header) are left out, not formatted.
+        let sane = start.flatMap { abs($0) < 1e11 ? $0 : nil }
+        let end = sane.flatMap { st in s.flatMap { abs($0.duration) < 1e10 ? st + $0.duration : nil } }
+        f.append(("start", str(sane.map { RFC3339.format($0) })))
+        f.append(("end", str(end.map { RFC3339.format($0) })))
+        f.append(("start_local", str(sane.map { localTime($0, offset: facts?.utcOffset) })))
         f.append(("utc_offset_min", facts?.utcOffset.map { "\($0 / 60)" } ?? "null"))
         f.append(("duration_s", num(s?.duration, 3)))
         f.append(("samples", s.map { "\($0.samples)" } ?? "null"))

@@ -16,6 +16,7 @@ struct Twitchd: AsyncParsableCommand {
               twitchd replay trace.csv.gz        find the twitches in a recording
               twitchd probe --bus /dev/i2c-1     find a sensor on the Pi's I2C bus
             """,
+        version: twitchdVersion,
         subcommands: [
             Run.self, Demo.self, Tail.self, Replay.self, Simulate.self, Probe.self, Record.self,
             ConfigCommand.self, Note.self, ReportCommand.self, FillJournal.self,

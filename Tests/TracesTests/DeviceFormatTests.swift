@@ -409,6 +409,20 @@ struct PhyphoxZipTests {
         #expect(abs((r.startTime ?? 0) - 1_700_000_000.373) < 1e-6)
     }
 
+    @Test func aZipOfAnotherAppsCSVIsReadAsThatCSV() throws {
+        let dir = try temporaryDirectory()
+        var csv = "time_s,ax_g,ay_g,az_g\n"
+        for i in 0..<300 { csv += "\(Double(i) / 100),0,0,1\n" }
+        let url = dir.appendingPathComponent("export.zip")
+        try Data(storedZip([("Accelerometer.csv", Array(csv.utf8))])).write(to: url)
+        let (r, samples, error) = try readRecording(url.path)
+        #expect(error == nil)
+        #expect(r.format == .genericCSV)
+        #expect(r.compressed)
+        #expect(samples.count == 300)
+        #expect(r.startTime == nil)
+    }
+
     @Test func aZipWithoutATraceSaysWhatItHolds() throws {
         let dir = try temporaryDirectory()
         let url = dir.appendingPathComponent("other.zip")
@@ -418,5 +432,63 @@ struct PhyphoxZipTests {
         let e = try #require(failure)
         #expect(e.kind == .unknownHeader)
         #expect(e.message.contains("notes.txt"))
+    }
+}
+
+@Suite("device files: damaged input")
+struct DamagedDeviceFileTests {
+    /// The made files of each format, cut short and with bytes flipped: every outcome is samples
+    /// or a TraceError, never a crash, and the times that come out always increase.
+    @Test func truncatedAndCorruptedFilesFailCleanly() throws {
+        let dir = try temporaryDirectory()
+        let bin = Array(
+            GENEActivWriter().file(
+                (0..<3).map { k in
+                    GENEActivWriter.Page(
+                        time: "2019-03-21 14:58:0\(3 * k):500", raw: (0..<300).map { ($0, -$0, 7) })
+                }
+            ).utf8)
+        let w = CWAWriter()
+        var cwa = w.header()
+        for k in 0..<3 {
+            cwa += w.block(
+                sequence: k, stamp: CWAWriter.stamp(2023, 5, 3, 12, 0, k), fraction: nil, offset: 0,
+                values: (0..<120).map { ($0, $0, $0) })
+        }
+        var log: [UInt8] = []
+        for second in 0..<3 {
+            log += GT3XWriter.record(
+                type: 0x1A, stamp: 1_557_160_718 + UInt32(second),
+                payload: GT3XWriter.activity2((0..<30).map { ($0, $0, $0) }))
+        }
+        let gt3x = storedZip([("info.txt", GT3XWriter().info()), ("log.bin", log)])
+        var rng = SystemRandomNumberGenerator()
+        var outcomes = [0, 0]
+        for (name, original) in [("a.bin", bin), ("a.cwa", cwa), ("a.gt3x", gt3x)] {
+            for trial in 0..<60 {
+                var bytes = original
+                if trial % 2 == 0 {
+                    bytes = Array(bytes.prefix(Int.random(in: 1..<bytes.count, using: &rng)))
+                } else {
+                    for _ in 0..<(1 + trial % 7) {
+                        bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(
+                            in: 0...255, using: &rng)
+                    }
+                }
+                let url = dir.appendingPathComponent("\(trial)-\(name)")
+                try Data(bytes).write(to: url)
+                do {
+                    let (_, samples, error) = try readRecording(url.path)
+                    outcomes[error == nil ? 0 : 1] += 1
+                    for i in samples.indices.dropFirst() {
+                        #expect(samples[i].time > samples[i - 1].time)
+                    }
+                } catch {
+                    outcomes[1] += 1
+                    #expect(!error.message.isEmpty)
+                }
+            }
+        }
+        #expect(outcomes[0] + outcomes[1] == 180)
     }
 }

@@ -40,13 +40,15 @@ struct ReplaySummaryTests {
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try jsonLines(r.stdout)
         #expect(rows.map { $0["file"] as? String } == paths)
+        let version = try twitchd(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!version.isEmpty)
         for (row, path) in zip(rows, paths) {
             // The same twitches as the event replay of that file.
             let events = try jsonLines(try twitchd(["replay", "--format", "jsonl", path]).stdout)
             #expect(row["twitches"] as? Int == events.count)
             #expect(row["format"] as? String == "csv")
             #expect(row["complete"] as? Bool == true)
-            #expect(row["twitchd_version"] as? String != nil)
+            #expect(row["twitchd_version"] as? String == version)
             let peaks = events.compactMap { $0["peak_mg"] as? Double }.sorted()
             if !peaks.isEmpty {
                 let median = peaks[Int((0.5 * Double(peaks.count)).rounded(.up)) - 1]

@@ -42,6 +42,9 @@ public struct DaemonOptions: Sendable {
     public var exposurePeriod: Duration = .seconds(600)
     /// A jump between consecutive samples longer than this is charged as time without samples.
     public var exposureGap: Duration = .milliseconds(250)
+    /// Exposure events go to the journal; also to the extra sinks when set (tests), never to the
+    /// event socket.
+    public var exposureToExtraSinks = false
 
     public init(sourceFactory: @escaping SourceFactory, logger: Logger) {
         self.sourceFactory = sourceFactory
@@ -532,14 +535,16 @@ public final class Daemon: @unchecked Sendable {
     private var exposureGapSeconds = 0.25
 
     private func publish(_ c: Channel, _ kind: DaemonEvent.Kind, monotonicUsec: UInt64) {
-        let n = seq.add(1, ordering: .relaxed).newValue
+        // Exposure periods are bookkeeping outside the event sequence (seq 0): the sequence
+        // numbers clients and the journal see stay gap-free for the events themselves.
+        var exposure = false
+        if case .exposure = kind { exposure = true }
+        let n = exposure ? 0 : seq.add(1, ordering: .relaxed).newValue
         let event = DaemonEvent(
             seq: n, kind: kind, location: c.sensor.location, sensor: c.sensor.name,
             monotonicUsec: monotonicUsec,
             realtimeUsec: Int64(bitPattern: monotonicUsec) &+ c.realtimeOffsetNs / 1000,
             emittedMonotonicUsec: monotonicNow() / 1000, simulated: c.sensor.isSimulated)
-        var isExposure = false
-        if case .exposure = kind { isExposure = true }
         // Submitting is quick (a bounded queue append); doing it under `held` makes the output
         // swap on reload atomic with respect to publishing.
         let behind = held.withLock { h -> [SinkRunner] in
@@ -548,8 +553,10 @@ public final class Daemon: @unchecked Sendable {
                 return []
             }
             // Exposure is bookkeeping for the journal and reports, not served to live clients.
+            let extra = options.exposureToExtraSinks
             return runners.withLock { $0 }.filter {
-                !(isExposure && $0.sink is EventSocketServer) && !$0.submit(event) && $0.dropped.isPowerOfTwo
+                !(exposure && !($0.sink is JournalSink || (extra && !($0.sink is EventSocketServer))))
+                    && !$0.submit(event) && $0.dropped.isPowerOfTwo
             }
         }
         for r in behind {

@@ -75,7 +75,11 @@ extension DaemonEvent {
                 endRealtimeUsec: UInt64(max(0, realtimeUsec)), samplesLost: UInt64(max(0, p.samplesLost)),
                 location: location, sensor: sensor)
         }
-        try? entry.add("TWITCH_SEQ", String(seq))
+        if case .exposure = kind {
+            // Outside the event sequence: identified by its sensor and start time.
+        } else {
+            try? entry.add("TWITCH_SEQ", String(seq))
+        }
         if simulated { try? entry.add("TWITCH_SIMULATED", "1") }
         return entry
     }

@@ -481,9 +481,13 @@ struct EntryParser {
             data.malformed += 1
             return
         }
-        if let seq {
+        // Twitches by their sequence number and onset; exposure periods (outside the event
+        // sequence) by their sensor and start.
+        let who = machineID.isEmpty ? machine : machineID
+        if kind == .exposure || seq != nil {
             let key = DedupKey(
-                machine: machineID.isEmpty ? machine : machineID, seq: seq, time: t,
+                machine: kind == .exposure ? who + "/" + sensor + "/" + location : who, seq: seq ?? 0,
+                time: t,
                 kind: kind == .twitch ? 0 : 1)
             if !seen.insert(key).inserted {
                 data.duplicates += 1

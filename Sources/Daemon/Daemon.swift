@@ -42,6 +42,9 @@ public struct DaemonOptions: Sendable {
     public var exposurePeriod: Duration = .seconds(600)
     /// A jump between consecutive samples longer than this is charged as time without samples.
     public var exposureGap: Duration = .milliseconds(250)
+    /// Exposure events go to the journal; also to the extra sinks when set (tests), never to the
+    /// event socket.
+    public var exposureToExtraSinks = false
 
     public init(sourceFactory: @escaping SourceFactory, logger: Logger) {
         self.sourceFactory = sourceFactory
@@ -543,11 +546,11 @@ public final class Daemon: @unchecked Sendable {
     private var exposureGapSeconds = 0.25
 
     private func publish(_ c: Channel, _ kind: DaemonEvent.Kind, monotonicUsec: UInt64) {
-        var isExposure = false
-        if case .exposure = kind { isExposure = true }
-        // Sequence numbers count the events live clients see, so that a gap means a lost event;
-        // exposure entries are bookkeeping for the journal and take none (they carry the last one).
-        let n = isExposure ? seq.load(ordering: .relaxed) : seq.add(1, ordering: .relaxed).newValue
+        // Exposure periods are bookkeeping outside the event sequence (seq 0): the sequence
+        // numbers clients and the journal see stay gap-free for the events themselves.
+        var exposure = false
+        if case .exposure = kind { exposure = true }
+        let n = exposure ? 0 : seq.add(1, ordering: .relaxed).newValue
         if n > reservedSeq { reserveSequenceNumbers(from: n) }
         let event = DaemonEvent(
             seq: n, kind: kind, location: c.sensor.location, sensor: c.sensor.name,
@@ -562,8 +565,10 @@ public final class Daemon: @unchecked Sendable {
                 return []
             }
             // Exposure is bookkeeping for the journal and reports, not served to live clients.
+            let extra = options.exposureToExtraSinks
             return runners.withLock { $0 }.filter {
-                !(isExposure && $0.sink is EventSocketServer) && !$0.submit(event) && $0.dropped.isPowerOfTwo
+                !(exposure && !($0.sink is JournalSink || (extra && !($0.sink is EventSocketServer))))
+                    && !$0.submit(event) && $0.dropped.isPowerOfTwo
             }
         }
         for r in behind {

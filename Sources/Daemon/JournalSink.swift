@@ -79,6 +79,7 @@ extension DaemonEvent {
                 p.exposure, startRealtimeUsec: UInt64(max(0, p.startRealtimeUsec)),
                 endRealtimeUsec: UInt64(max(0, realtimeUsec)), samplesLost: UInt64(max(0, p.samplesLost)),
                 location: location, sensor: sensor)
+            // Outside the event sequence (no TWITCH_SEQ): identified by its sensor and start.
             if simulated { try? entry.add("TWITCH_SIMULATED", "1") }
             return entry
         }

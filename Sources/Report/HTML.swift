@@ -136,7 +136,7 @@ extension Report {
             let cls = d.simulatedTwitches > 0 ? "bar simulated" : "bar"
             s +=
                 "<rect class=\"\(cls)\" x=\"\(fixed(x, 1))\" y=\"\(fixed(top + plotH - bh, 1))\" width=\"\(fixed(step * 0.8, 1))\" height=\"\(fixed(bh, 1))\"><title>\(esc(d.key)): \(d.twitches) twitches in \(fixed(d.exposure.rest / 3600, 1)) h of rest\(d.ratePerRestHour.map { ", \(fixed($0, 1))/h" } ?? "")</title></rect>\n"
-            if n <= 62 {
+            if n <= 31 {
                 s +=
                     "<text x=\"\(fixed(x + step * 0.4, 1))\" y=\"\(fixed(top + plotH - bh - 3, 1))\" text-anchor=\"middle\">\(d.twitches)</text>\n"
             }
@@ -159,7 +159,7 @@ extension Report {
             }
         }
         s +=
-            "<text x=\"\(left)\" y=\"\(hgt - 6)\">bars: twitches per hour of rest (number: twitches); dashed red lines: notes</text>\n"
+            "<text x=\"\(left)\" y=\"\(hgt - 6)\">bars: twitches per hour of rest\(n <= 31 ? " (number: twitches)" : ""); dashed red lines: notes</text>\n"
         return s + "</svg>\n"
     }
 
@@ -255,8 +255,8 @@ extension Report {
         for (i, c) in counts.enumerated() {
             let bh = plotH * Double(c) / Double(maxC)
             let x = 8 + Double(i) * step
-            let label =
-                edges[i + 1] >= 1e8 ? "\(fixed(edges[i], 0))+" : "\(fixed(edges[i], edges[i] < 1 ? 1 : 0))"
+            let digits = edges[i] == edges[i].rounded() ? 0 : 1
+            let label = edges[i + 1] >= 1e8 ? "\(fixed(edges[i], digits))+" : fixed(edges[i], digits)
             s +=
                 "<rect class=\"bar\" x=\"\(fixed(x + 1, 1))\" y=\"\(fixed(top + plotH - bh, 1))\" width=\"\(fixed(step - 2, 1))\" height=\"\(fixed(bh, 1))\"><title>\(label) \(unit): \(c)</title></rect>\n"
             s +=

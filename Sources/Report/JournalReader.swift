@@ -86,7 +86,135 @@ public enum JournalReader {
 
     /// Reads every trusted twitch, exposure and note entry of `source` whose own time lies in
     /// `since..<until` (microseconds since the epoch; nil: unbounded).
+    ///
+    /// With `cache` (the default), each journal file is read once and what it held is kept in
+    /// the user's cache directory (see ``ReportCache``); later reports read only what was
+    /// added since. Without it, or when there is no usable cache directory, the journal is read
+    /// directly from `since`.
     public static func read(
+        _ source: JournalSource, policy: TrustPolicy, sinceUsec: Int64?, untilUsec: Int64?, cache: Bool = true
+    ) throws(JournalReadError) -> ReportData {
+        if cache, let dir = ReportCache.directory(), let files = journalFiles(source), !files.isEmpty {
+            var parser = EntryParser(
+                policy: policy, sinceUsec: sinceUsec ?? Int64.min, untilUsec: untilUsec ?? Int64.max)
+            for file in files {
+                guard let record = try readFile(file, cacheDirectory: dir) else { continue }
+                for raw in record.entries { parser.replay(raw, record.strings) }
+            }
+            return parser.data
+        }
+        return try readDirect(source, policy: policy, sinceUsec: sinceUsec, untilUsec: untilUsec)
+    }
+
+    /// The journal files behind `source`, or nil when they cannot be listed.
+    static func journalFiles(_ source: JournalSource) -> [String]? {
+        func list(_ dir: String) -> [String] {
+            guard let d = opendir(dir) else { return [] }
+            defer { closedir(d) }
+            var out: [String] = []
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name.hasSuffix(".journal") || name.hasSuffix(".journal~") { out.append(dir + "/" + name) }
+            }
+            return out.sorted()
+        }
+        let machine = ((try? readSmallFile("/etc/machine-id")) ?? "").filter { $0.isHexDigit }
+        switch source {
+        case .system:
+            guard machine.count == 32 else { return nil }
+            return list("/var/log/journal/\(machine)") + list("/run/log/journal/\(machine)")
+        case .namespace(let name):
+            guard machine.count == 32 else { return nil }
+            return list("/var/log/journal/\(machine).\(name)") + list("/run/log/journal/\(machine).\(name)")
+        case .directory(let dir):
+            return list(dir)
+        case .files(let files):
+            return files
+        }
+    }
+
+    static func readSmallFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = posixRead(fd, &buf, buf.count)
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
+    }
+
+    /// What `file` holds: from the cache, plus whatever was appended since.
+    static func readFile(_ file: String, cacheDirectory: String) throws(JournalReadError) -> FileRecord? {
+        guard let key = ReportCache.key(for: file) else { return nil }
+        let cacheFile = cacheDirectory + "/" + key
+        var record = ReportCache.load(cacheFile)
+        var handle: OpaquePointer?
+        var paths: [UnsafePointer<CChar>?] = [UnsafePointer(strdup(file)), nil]
+        defer { free(UnsafeMutablePointer(mutating: paths[0])) }
+        let r = paths.withUnsafeMutableBufferPointer { sd_journal_open_files(&handle, $0.baseAddress, 0) }
+        guard r >= 0, let j = handle else {
+            let e = -r
+            throw JournalReadError(
+                description: "cannot open \(file): \(String(cString: strerror(e)))"
+                    + (e == EACCES ? " (add yourself to group systemd-journal, or use sudo)" : ""),
+                exit: e == EACCES || e == EPERM ? .noPerm : .ioErr)
+        }
+        defer { sd_journal_close(j) }
+        _ = sd_journal_set_data_threshold(j, 4096)
+        for id in [kTwitch, kExposure, kNote] {
+            let m = "MESSAGE_ID=" + id
+            _ = sd_journal_add_match(j, m, m.utf8.count)
+        }
+        var parser = EntryParser(
+            policy: TrustPolicy(acceptProgram: false, trustedUIDs: [], includeSimulated: false), sinceUsec: 0,
+            untilUsec: 0)
+        parser.capturing = true
+        if let cached = record, sd_journal_seek_cursor(j, cached.cursor) >= 0, sd_journal_next(j) > 0,
+            sd_journal_test_cursor(j, cached.cursor) > 0
+        {
+            for s in cached.strings { _ = parser.strings.index(s) }
+        } else {
+            record = nil
+            _ = sd_journal_seek_head(j)
+        }
+        var added = 0
+        while true {
+            let n = sd_journal_next(j)
+            if n < 0 {
+                throw JournalReadError(
+                    description: "reading \(file): \(String(cString: strerror(-n)))", exit: .ioErr)
+            }
+            if n == 0 { break }
+            parser.begin()
+            sd_journal_restart_data(j)
+            var data: UnsafeRawPointer?
+            var length = 0
+            while sd_journal_enumerate_data(j, &data, &length) > 0 {
+                guard let data else { continue }
+                parser.field(UnsafeRawBufferPointer(start: data, count: length))
+            }
+            parser.end()
+            added += 1
+        }
+        if let cached = record, added == 0 { return cached }
+        var cursor = record?.cursor ?? ""
+        // At the end sd_journal_next() leaves the read pointer on the last entry: its cursor.
+        if added > 0 {
+            var c: UnsafeMutablePointer<CChar>?
+            if sd_journal_get_cursor(j, &c) >= 0, let c {
+                cursor = String(cString: c)
+                free(c)
+            }
+        }
+        let fresh = FileRecord(
+            cursor: cursor, strings: parser.strings.list, entries: (record?.entries ?? []) + parser.captured)
+        if !cursor.isEmpty { ReportCache.save(fresh, to: cacheFile) }
+        return fresh
+    }
+
+    /// Reads `source` through sd-journal from `since` on, without the cache.
+    static func readDirect(
         _ source: JournalSource, policy: TrustPolicy, sinceUsec: Int64?, untilUsec: Int64?
     ) throws(JournalReadError) -> ReportData {
         var handle: OpaquePointer?
@@ -197,13 +325,13 @@ struct EntryParser {
     // Strings seen before, reused instead of allocated again.
     var internTable: [Int: [String]] = [:]
     var seen = Set<DedupKey>()
+    /// When set, `end()` only records the entry's fields (for the cache), without judging it.
+    var capturing = false
+    var captured: [RawEntry] = []
+    var strings = StringTable()
 
-    /// What makes an entry the same entry delivered twice (a spool redelivery after a crash): a
-    /// twitch's machine, `TWITCH_SEQ` and time; an exposure period's machine, sensor, start and end
-    /// (exposure entries take no sequence number).
     struct DedupKey: Hashable {
         var machine: String
-        var sensor: String
         var seq: UInt64
         var time: Int64
         var kind: UInt8
@@ -314,6 +442,10 @@ struct EntryParser {
     }
 
     mutating func end() {
+        if capturing {
+            if kind != .none { captured.append(raw()) }
+            return
+        }
         let machine = !wearer.isEmpty ? wearer : (!hostname.isEmpty ? hostname : machineID)
         switch kind {
         case .none:
@@ -349,12 +481,14 @@ struct EntryParser {
             data.malformed += 1
             return
         }
-        let identity: UInt64? =
-            kind == .twitch ? seq : endTime.map { UInt64(bitPattern: $0) }
-        if let identity {
+        // Twitches by their sequence number and onset; exposure periods (outside the event
+        // sequence) by their sensor and start.
+        let who = machineID.isEmpty ? machine : machineID
+        if kind == .exposure || seq != nil {
             let key = DedupKey(
-                machine: machineID.isEmpty ? machine : machineID, sensor: kind == .twitch ? "" : sensor,
-                seq: identity, time: t, kind: kind == .twitch ? 0 : 1)
+                machine: kind == .exposure ? who + "/" + sensor + "/" + location : who, seq: seq ?? 0,
+                time: t,
+                kind: kind == .twitch ? 0 : 1)
             if !seen.insert(key).inserted {
                 data.duplicates += 1
                 return
@@ -377,6 +511,57 @@ struct EntryParser {
                     startUsec: t, endUsec: e, location: location, sensor: sensor, rest: rest, active: active,
                     notWorn: notWorn, gap: gap, samplesLost: lost, machine: machine, simulated: simulated))
         }
+    }
+
+    /// The fields of the current entry, as the cache keeps them.
+    mutating func raw() -> RawEntry {
+        var flags: UInt16 = 0
+        if unit { flags |= 1 }
+        if comm { flags |= 2 }
+        if simulated { flags |= 4 }
+        if time != nil { flags |= 8 }
+        if endTime != nil { flags |= 16 }
+        if seq != nil { flags |= 32 }
+        if rest != nil { flags |= 64 }
+        if noteLocation != nil { flags |= 128 }
+        return RawEntry(
+            kind: kind == .twitch ? 1 : (kind == .exposure ? 2 : 3), flags: flags, uid: Int32(clamping: uid),
+            time: time ?? 0, endTime: endTime ?? 0, seq: seq ?? 0, peak: peak, freq: freq, duration: duration,
+            rest: rest ?? 0, active: active, notWorn: notWorn, gap: gap, lost: Int64(lost),
+            location: strings.index(location), sensor: strings.index(sensor), wearer: strings.index(wearer),
+            hostname: strings.index(hostname), machineID: strings.index(machineID),
+            noteKind: strings.index(noteKind), noteText: strings.index(noteText),
+            noteLocation: strings.index(noteLocation ?? ""))
+    }
+
+    /// Judges a recorded entry as if it had just been read.
+    mutating func replay(_ r: RawEntry, _ table: [String]) {
+        func str(_ i: UInt32) -> String { Int(i) < table.count ? table[Int(i)] : "" }
+        kind = r.kind == 1 ? .twitch : (r.kind == 2 ? .exposure : .note)
+        unit = r.flags & 1 != 0
+        comm = r.flags & 2 != 0
+        simulated = r.flags & 4 != 0
+        uid = Int(r.uid)
+        time = r.flags & 8 != 0 ? r.time : nil
+        endTime = r.flags & 16 != 0 ? r.endTime : nil
+        seq = r.flags & 32 != 0 ? r.seq : nil
+        rest = r.flags & 64 != 0 ? r.rest : nil
+        noteLocation = r.flags & 128 != 0 ? str(r.noteLocation) : nil
+        peak = r.peak
+        freq = r.freq
+        duration = r.duration
+        active = r.active
+        notWorn = r.notWorn
+        gap = r.gap
+        lost = Int(truncatingIfNeeded: r.lost)
+        location = str(r.location)
+        sensor = str(r.sensor)
+        wearer = str(r.wearer)
+        hostname = str(r.hostname)
+        machineID = str(r.machineID)
+        noteKind = str(r.noteKind)
+        noteText = str(r.noteText)
+        end()
     }
 
     /// The String for `bytes`, shared with earlier equal values.
@@ -447,4 +632,9 @@ extension UnsafeRawBufferPointer {
         guard digits > 0, i == count, whole.isFinite else { return nil }
         return negative ? -whole : whole
     }
+}
+
+/// read(2), named apart from ``JournalReader/read(_:policy:sinceUsec:untilUsec:cache:)``.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buffer, count)
 }

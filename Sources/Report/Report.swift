@@ -30,6 +30,9 @@ public struct ReportSettings: Sendable {
     public var version = ""
     /// The command line, for the HTML's footer.
     public var commandLine = ""
+    /// Whether to work out what only the charts need (every day of the range, the heat map, per
+    /// location): set for `--html`; a table, JSON or CSV alone skips it.
+    public var charts = true
 
     public init() {}
 }
@@ -92,9 +95,11 @@ public struct NoteComparison: Sendable, Equatable {
             return
                 "too little data to compare (\(base); needs at least 1 h of rest on each side and 10 twitches)"
         }
+        // Two decimals when the interval is narrow, so that it never reads "1.5-1.5".
+        let d = upper.isFinite && upper - lower < 0.3 ? 2 : 1
         let ci =
-            "95 % CI \(fixed(lower, lower < 10 ? 1 : 0))-\(upper.isFinite ? fixed(upper, upper < 10 ? 1 : 0) : "inf")"
-        var words = "\(fixed(ratio, 1))x the usual rate, \(ci), \(base)"
+            "95 % CI \(fixed(lower, lower < 10 ? d : 0))-\(upper.isFinite ? fixed(upper, upper < 10 ? d : 0) : "inf")"
+        var words = "\(fixed(ratio, d))x the usual rate, \(ci), \(base)"
         if lower <= 1 && upper >= 1 { words += "; no clear difference" }
         return words
     }
@@ -149,6 +154,17 @@ public struct Report: Sendable {
         notes = data.notes.sorted { $0.timeUsec < $1.timeUsec }
         comparisons = Self.compare(
             notes: notes, twitches: twitches, exposures: exposures, window: settings.windowHours)
+        guard settings.charts else {
+            days = []
+            byLocation = []
+            heat = []
+            heatRest = []
+            untrusted = data.untrusted
+            simulatedSkipped = data.simulatedSkipped
+            duplicates = data.duplicates
+            malformed = data.malformed
+            return
+        }
         // Every day of the range for the charts, with or without data (a gap shows as a gap).
         var dayRows =
             settings.grouping == .day

@@ -129,13 +129,11 @@ struct FillJournal: ParsableCommand {
                         send(writer, &sent, e)
                         written += 1
                     }
-                    seq += 1
                     var e = JournalEntry.exposure(
                         exposure, startRealtimeUsec: UInt64(start) * 1_000_000,
                         endRealtimeUsec: UInt64(periodEnd) * 1_000_000, samplesLost: lost,
                         location: "left-calf",
                         sensor: "sim:adxl355@auto")
-                    try? e.add("TWITCH_SEQ", String(seq))
                     mark(&e)
                     send(writer, &sent, e)
                     start = periodEnd

@@ -74,6 +74,13 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Hours after a note that count as after it, e.g. 0-3 or 1-4.")
     var window: String = "0-3"
 
+    @Flag(
+        name: .long,
+        help:
+            "Read the journal directly, without the cache of what earlier reports read (~/.cache/twitchd/report)."
+    )
+    var noCache = false
+
     @Flag(name: .long, help: "Times in UTC instead of local time.")
     var utc = false
 
@@ -145,11 +152,13 @@ struct ReportCommand: ParsableCommand {
         let data: ReportData
         do {
             data = try JournalReader.read(
-                settings.source, policy: policy, sinceUsec: settings.sinceUsec, untilUsec: settings.untilUsec)
+                settings.source, policy: policy, sinceUsec: settings.sinceUsec, untilUsec: settings.untilUsec,
+                cache: !noCache)
         } catch {
             writeStandardError("twitchd report: \(error.description)\n")
             throw ExitCode(error.exit.rawValue)
         }
+        settings.charts = html != nil
         let report = Report(data, settings: settings)
         switch format {
         case .table: writeStandardOutput(report.table())

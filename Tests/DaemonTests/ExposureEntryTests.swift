@@ -48,6 +48,7 @@ final class GappySource: SampleSource {
         var o = testOptions(extra: [collector.sink])
         o.sourceFactory = { _ in GappySource() }
         o.exposurePeriod = period
+        o.exposureToExtraSinks = true
         let daemon = Daemon(configuration: c, options: o)
         try daemon.start()
         // The source delivers its 25 s of sample time in about 1 s.
@@ -108,6 +109,7 @@ final class GappySource: SampleSource {
         #expect(e["TWITCH_ACTIVE_S"] == "10.000")
         #expect(e["TWITCH_SAMPLES_LOST"] == "3")
         #expect(e["TWITCH_SIMULATED"] == "1")
+        #expect(e["TWITCH_SEQ"] == nil)
         var real = event
         real.simulated = false
         #expect(real.journalEntry["TWITCH_SIMULATED"] == nil)

@@ -209,4 +209,48 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
         #expect(table.contains("2026-11-30 (sim)"), "\(table)")
         #expect(table.contains("Left out: 8 untrusted"), "\(table)")
     }
+
+    @Test func theCacheGivesWhatTheJournalHoldsAndReadsOnlyWhatIsNew() throws {
+        guard let (ns, dir) = try Self.fill() else { return }
+        defer {
+            ns.destroy()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let cache = dir + "/cache"
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let source = JournalSource.namespace(ns.name)
+        let policy = TrustPolicy.standard(for: source, includeSimulated: true)
+        func read(_ useCache: Bool) throws -> ReportData {
+            setenv("XDG_CACHE_HOME", cache, 1)
+            defer { unsetenv("XDG_CACHE_HOME") }
+            return try JournalReader.read(
+                source, policy: policy, sinceUsec: at(-60), untilUsec: at(120), cache: useCache)
+        }
+        let direct = try read(false)
+        let first = try read(true)
+        let cached = try read(true)
+        for d in [first, cached] {
+            #expect(d.twitches == direct.twitches)
+            #expect(d.exposures == direct.exposures)
+            #expect(
+                d.untrusted == direct.untrusted && d.duplicates == direct.duplicates,
+                "\(d.untrusted) \(d.duplicates) \(direct.untrusted) \(direct.duplicates) \(d.simulatedSkipped) \(direct.simulatedSkipped)"
+            )
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache + "/twitchd/report")
+        #expect(!files.isEmpty)
+        // Appended entries are read on from the cursor.
+        let s = EntrySender(socket: ns.socketPath, dir: dir)
+        try s.send(twitch(30, seq: 500))
+        _ = ns.waitForEntries(matching: "TWITCH_SEQ=500", count: 1)
+        let later = try read(true)
+        #expect(later.twitches.count == direct.twitches.count + 1)
+        // A damaged cache file is read again from the journal, not trusted.
+        for f in files {
+            let path = cache + "/twitchd/report/" + f
+            try Data("twitchd-report-cache\ngarbage".utf8).write(to: URL(fileURLWithPath: path))
+        }
+        let again = try read(true)
+        #expect(again.twitches.count == later.twitches.count)
+    }
 }

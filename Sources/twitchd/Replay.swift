@@ -77,6 +77,14 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "low, normal, high, or a number in 0...1.")
     var sensitivity: String = "normal"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also print every candidate, its measurements and the rule that kept or dropped it.",
+            discussion:
+                "One line per candidate on standard output ('# candidate ...' in text and csv, a JSON object with \"candidate\" in jsonl), in the order decided."
+        ))
+    var explain = false
+
     func validate() throws {
         guard Sensitivity(parsing: sensitivity) != nil else {
             throw ValidationError(
@@ -132,7 +140,7 @@ struct Replay: AsyncParsableCommand {
         let label = location ?? reader.metadata.location ?? "unknown"
         let config = DetectorConfiguration(
             sampleRate: reader.sampleRate, sensitivity: Sensitivity(parsing: sensitivity) ?? .normal,
-            location: label)
+            location: label, explain: explain)
         var detector: TwitchDetector
         do { detector = try TwitchDetector(configuration: config) } catch {
             return (
@@ -166,6 +174,10 @@ struct Replay: AsyncParsableCommand {
                 emitter.emit(e)
             case .state(let change):
                 summary.change(to: change.state, at: change.time)
+            case .gap(let gap):
+                summary.counter.gap(from: gap.from, to: gap.to)
+            case .candidate(let report):
+                emitter.explain(report)
             }
         }
         while true {
@@ -260,6 +272,34 @@ struct Emitter {
             s += "  " + pad(fixed(e.frequencyHz, 1) + " Hz", 8)
             s += "  " + pad(fixed(e.snr, 1), 5)
             s += "  " + pad(fixed(e.confidence, 2), 4)
+            out.append(s + "\n")
+        }
+    }
+
+    /// One candidate and its verdict (`--explain`).
+    func explain(_ r: CandidateReport) {
+        func v(_ x: Double, _ digits: Int) -> String { x.isFinite ? fixed(x, digits) : "null" }
+        let fields: [(String, String)] = [
+            ("onset_s", v(r.onset, 3)), ("duration_ms", v(r.duration * 1000, 1)), ("peak_mg", v(r.peakMg, 2)),
+            ("snr", v(r.snr, 2)), ("floor_mg", v(r.floorMg, 2)), ("freq_hz", v(r.frequency, 1)),
+            ("half_cycles", v(r.halfCycles, 0)), ("knock_ratio", v(r.knockRatio, 3)),
+            ("knock_excess", v(r.knockExcess, 3)), ("concentration", v(r.concentration, 3)),
+            ("tremor_index", v(r.tremorIndex, 2)), ("floor_elevation", v(r.floorElevation, 2)),
+            ("recent_movement_mg", v(r.recentMovementMg, 2)),
+            ("movement_baseline_mg", v(r.movementBaselineMg, 2)),
+            ("after_movement_mg", v(r.afterMovementMg, 2)),
+            ("orientation_change_mg", v(r.orientationChangeMg, 2)),
+            ("orientation_limit_mg", v(r.orientationLimitMg, 2)),
+        ]
+        switch format {
+        case .jsonl:
+            var s = "{\"candidate\": \"\(r.verdict.rawValue)\""
+            for (k, x) in fields { s += ", \"\(k)\": \(x)" }
+            if let file { s += ", \"file\": \(jsonString(file))" }
+            out.append(s + "}\n")
+        case .csv, .text:
+            var s = "# candidate \(r.verdict.rawValue)"
+            for (k, x) in fields where x != "null" { s += " \(k)=\(x)" }
             out.append(s + "\n")
         }
     }

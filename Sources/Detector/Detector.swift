@@ -423,6 +423,9 @@ struct DetectorCore: Sendable {
     private var microSteps = 0
     private let microBlockSteps: Int
     private var microQuiet = 0
+    /// Whether the last block's noise let the micro-motion rule decide (then the slow rule,
+    /// which would call a still but breathing limb not worn, stays out of it).
+    private var microDecides = false
     private var microQuietStart = 0.0
     private var microBlockStart = 0.0
     /// White noise's energy in the slow movement signal over its energy in the knock band.
@@ -955,7 +958,8 @@ struct DetectorCore: Sendable {
             let mean = microSum / Double(microSteps)
             let noise = microNoiseRatio * knockFloorEnergy * 1e6
             let gate = Tuning.microNoiseGateMg * Tuning.microNoiseGateMg
-            if !warming, noise <= gate, mean - noise < Tuning.wornMotionMg * Tuning.wornMotionMg {
+            microDecides = noise <= gate
+            if !warming, microDecides, mean - noise < Tuning.wornMotionMg * Tuning.wornMotionMg {
                 if microQuiet == 0 { microQuietStart = microBlockStart }
                 microQuiet += 1
             } else {
@@ -973,7 +977,7 @@ struct DetectorCore: Sendable {
             next = .notWorn
             // Not worn since the first motionless block, not since it was noticed.
             since = max(microQuietStart, lastChange)
-        } else if t - stillSince >= Tuning.notWornAfter {
+        } else if !microDecides, t - stillSince >= Tuning.notWornAfter {
             next = .notWorn
         } else {
             next = .rest

@@ -149,8 +149,6 @@ public struct TwitchDetector: Sendable {
     public var state: LimbState { core.state }
     private var resampler: Resampler
     var core: DetectorCore
-    /// Time of the last sample accepted, for reporting gaps.
-    private var lastSampleTime = -Double.infinity
 
     public init(configuration: DetectorConfiguration) throws(DetectorConfigurationError) {
         guard configuration.sampleRate.isFinite, (50...4000).contains(configuration.sampleRate) else {
@@ -215,14 +213,8 @@ public struct TwitchDetector: Sendable {
     ) {
         let v = SIMD4<Double>(x, y, z, 0)
         guard x.isFinite, y.isFinite, z.isFinite else { return }
-        guard time.isFinite, time > lastSampleTime else { return }
-        if time - lastSampleTime > resampler.maxGap, lastSampleTime > -Double.infinity {
-            // Reported before the samples after it, so exposure is charged in time order; the
-            // filters start afresh on the far side.
-            emit(.gap(SampleGap(from: lastSampleTime, to: time)))
-            core.restart()
-        }
-        lastSampleTime = time
+        // A hole too long to bridge is reported as a gap (before the samples after it) and
+        // restarts the filters, inside the resampler, which knows the previous sample's time.
         _ = resampler.feed(time: time, value: v, into: &core, emit)
     }
 
@@ -438,7 +430,8 @@ struct DetectorCore: Sendable {
     /// (mg^2) and its step count, how many still blocks in a row showed no motion beyond noise,
     /// and where the first of them started.
     private var microSum = 0.0
-    private var microSteps = 0
+    /// Step index at which the current block ends.
+    private var microBlockEnd = 0
     private let microBlockSteps: Int
     private var microQuiet = 0
     /// Whether the last block's noise let the micro-motion rule decide (then the slow rule,
@@ -598,11 +591,15 @@ struct DetectorCore: Sendable {
     /// bandwidths, integrated numerically from the filters' responses (once, at init).
     static func noiseBandwidthRatio(slow: Biquad, gravityAlpha: Double, knock: Biquad, rate: Double) -> Double
     {
-        let n = 4000
+        // The slow band is all below a few Hz: a fine grid up to 20 Hz for it, a coarse one over
+        // the whole band for the knock band (both per Hz, so the ratio is of integrals).
+        let nyquist = rate / 2
+        let slowTop = min(20, nyquist)
+        let n = 800
         var slowSum = 0.0
         var knockSum = 0.0
         for k in 1..<n {
-            let f = Double(k) / Double(n) * rate / 2
+            let f = Double(k) / Double(n) * slowTop
             let w = 2 * Double.pi * f / rate
             let (lr, li) = slow.response(at: f, rate: rate)
             // One-pole y += (x - y) a: H = a / (1 - (1 - a) e^-jw).
@@ -613,9 +610,12 @@ struct DetectorCore: Sendable {
             let gi = -gravityAlpha * di / d2
             let er = lr - gr
             let ei = li - gi
-            slowSum += er * er + ei * ei
-            let m = knock.magnitude(at: f, rate: rate)
-            knockSum += m * m
+            slowSum += (er * er + ei * ei) * slowTop / Double(n)
+        }
+        let m = 400
+        for k in 1..<m {
+            let g = knock.magnitude(at: Double(k) / Double(m) * nyquist, rate: rate)
+            knockSum += g * g * nyquist / Double(m)
         }
         return knockSum > 0 ? slowSum / knockSum : 0
     }
@@ -642,7 +642,7 @@ struct DetectorCore: Sendable {
             gravity = a
             settled = a
             microSum = 0
-            microSteps = 0
+            microBlockEnd = stepIndex &+ microBlockSteps
             microQuiet = 0
             movementEnergy = 0
             movementSince = .infinity
@@ -678,7 +678,6 @@ struct DetectorCore: Sendable {
         let dev2 = norm2(dev)
         movementEnergy += (dev2 - movementEnergy) * movementAlpha
         microSum += dev2
-        microSteps += 1
         let movementMg = movementEnergy.squareRoot()
         // Clipped at a few times the movement threshold: a limb that has just stopped walking
         // is still settling for a few seconds, but not for as long as the walk was vigorous.
@@ -957,6 +956,7 @@ struct DetectorCore: Sendable {
         }
     }
 
+    @inline(__always)
     private mutating func updateState(time t: Double, warming: Bool, _ emit: (DetectorOutput) -> Void) {
         let moving = t - lastMovement < Tuning.activeHold
         // Orientation drift for the not-worn timer: checked every 8 steps, plenty for minutes.
@@ -968,12 +968,12 @@ struct DetectorCore: Sendable {
             stillSince = t
             microQuiet = 0
             microSum = 0
-            microSteps = 0
+            microBlockEnd = stepIndex &+ microBlockSteps
             microBlockStart = t
         }
-        if microSteps >= microBlockSteps {
+        if stepIndex >= microBlockEnd {
             // One block of stillness: did the limb move with breath and pulse beyond the noise?
-            let mean = microSum / Double(microSteps)
+            let mean = microSum / Double(microBlockSteps)
             let noise = microNoiseRatio * knockFloorEnergy * 1e6
             let gate = Tuning.microNoiseGateMg * Tuning.microNoiseGateMg
             microDecides = noise <= gate
@@ -984,7 +984,7 @@ struct DetectorCore: Sendable {
                 microQuiet = 0
             }
             microSum = 0
-            microSteps = 0
+            microBlockEnd = stepIndex &+ microBlockSteps
             microBlockStart = t
         }
         let next: LimbState

@@ -29,7 +29,8 @@ struct RealRecordingTests {
             guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else {
                 return nil
             }
-            return Double(line.dropFirst(key.count).split(separator: " ").first ?? "")
+            let rest = line.dropFirst(key.count).trimmingCharacters(in: .whitespacesAndNewlines)
+            return Double(rest.split(separator: " ").first ?? "")
         }
         let pages = try #require(value("Number of Pages:"))
         let hz = try #require(value("Measurement Frequency:"))

@@ -30,6 +30,7 @@ struct Replay: AsyncParsableCommand {
               twitchd replay calf.csv.gz
               twitchd replay --format jsonl night1.csv.gz night2.csv.gz > events.jsonl
               twitchd replay --sensitivity high --location left-calf phone.csv
+              twitchd replay --explain calf.csv.gz     (why each candidate was kept or dropped)
               twitchd simulate -o sim.csv.gz && twitchd replay sim.csv.gz
               twitchd simulate --duration 5m | twitchd replay --format jsonl -
 

@@ -26,7 +26,8 @@ struct RealRecordingTests {
         let head = try FileHandle(forReadingFrom: file).read(upToCount: 4096) ?? Data()
         let text = String(decoding: head, as: UTF8.self)
         func value(_ key: String) -> Double? {
-            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else {
+            guard let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(key) })
+            else {
                 return nil
             }
             let rest = line.dropFirst(key.count).trimmingCharacters(in: .whitespacesAndNewlines)

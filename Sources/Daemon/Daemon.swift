@@ -505,6 +505,14 @@ public final class Daemon: @unchecked Sendable {
             kind = .state(s.state)
             time = s.time
             c.exposure.change(to: s.state, at: s.time)
+        case .gap(let g):
+            // No samples (a lost sensor, a stall): not rest. The sensor-lost/back entries
+            // already bracket an outage; this says how long the detector saw nothing.
+            logger.notice(
+                "\(c.sensor.location): no samples for \(fixed(g.to - g.from, 2)) s: not counted as rest")
+            return
+        case .candidate:
+            return  // explanations are for replay; the daemon never asks for them
         }
         let mono = UInt64(max(0, (time * 1e6).rounded()))
         publish(c, kind, monotonicUsec: mono)

@@ -43,6 +43,17 @@ struct Biquad: Sendable {
         z1 = x * b1 - y * a1 + z2
     }
 
+    /// Complex response (real, imaginary) of the filter at `frequency` Hz for a stream at `rate` Hz.
+    func response(at frequency: Double, rate: Double) -> (Double, Double) {
+        let w = 2 * Double.pi * frequency / rate
+        let nr = b0 + b1 * cos(w) + b2 * cos(2 * w)
+        let ni = -b1 * sin(w) - b2 * sin(2 * w)
+        let dr = 1 + a1 * cos(w) + a2 * cos(2 * w)
+        let di = -a1 * sin(w) - a2 * sin(2 * w)
+        let d2 = max(dr * dr + di * di, 1e-300)
+        return ((nr * dr + ni * di) / d2, (ni * dr - nr * di) / d2)
+    }
+
     /// Gain of the filter at `frequency` Hz for a stream at `rate` Hz.
     func magnitude(at frequency: Double, rate: Double) -> Double {
         let w = 2 * Double.pi * frequency / rate

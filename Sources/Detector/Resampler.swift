@@ -51,7 +51,10 @@ struct Resampler: Sendable {
         guard time.isFinite, time > lastInputTime else { return .rejected }
         var result = Feed.accepted
         if time - lastInputTime > maxGap, lastInputTime > -Double.infinity {
-            // Too long a hole: start afresh rather than invent data across it.
+            // Too long a hole: start afresh rather than invent data across it. It is reported
+            // before anything after it, so exposure is charged in time order.
+            emit(.gap(SampleGap(from: lastInputTime, to: time)))
+            core.restart()
             hasPrevious = false
             accCount = 0
             accTime = 0

@@ -40,8 +40,8 @@ public struct SimulationConfiguration: Sendable, Equatable {
     public var knocks = true
     /// Include vehicle vibration episodes (narrow-band 15-35 Hz plus sway).
     public var vehicle = false
-    /// Include periods when the sensor lies on a table (no pulse, tremor or breathing; gravity
-    /// square to an axis), labelled `not-worn`.
+    /// Include periods of 1-5 minutes when the sensor lies on a table (no pulse, tremor or
+    /// breathing: only the chip's own noise; gravity square to an axis), labelled `not-worn`.
     public var offBody = false
     /// Include ballistocardiogram pulses (one per heartbeat).
     public var heartbeat = true
@@ -206,6 +206,11 @@ public struct TraceSimulator: Sendable {
     private let pulseAmplitude: Double
     private let pulseAxis: Vector3
     private var nextBeat: Double
+    /// The slow part of the ballistocardiogram: the limb rocked once per heartbeat (1-2 Hz,
+    /// 1-3 mg here, the low end of the 1-10 mg reported), while worn. With breathing it is the
+    /// micro-motion that tells a resting limb from a table.
+    private let rockAmplitude: Double
+    private let rockPhase: Double
 
     // Transients in flight: twitches, heel strikes, knocks, pulses (fixed capacity).
     private var bursts: [Burst]
@@ -290,6 +295,11 @@ public struct TraceSimulator: Sendable {
         pulseAmplitude = c.heartbeat ? r.uniform(0.0005...0.0015) : 0
         pulseAxis = TraceSimulator.dominantDirection(&r).0
         nextBeat = r.uniform(0...1)
+        // From a generator of its own, so every other draw (and so every existing trace's
+        // twitches, episodes and noise) stays what it was.
+        var rock = SeededRandom(seed: c.seed ^ 0x5BD1_E995_0B5C_D1A3)
+        rockAmplitude = c.heartbeat ? rock.uniform(0.001...0.003) : 0
+        rockPhase = rock.uniform(0...(2 * Double.pi))
         movement = [Double](repeating: 0, count: 27)
         bursts = [Burst](repeating: Burst(), count: TraceSimulator.burstSlots)
         nextTwitch = 0
@@ -582,7 +592,8 @@ public struct TraceSimulator: Sendable {
             }
         }
         let breath = breathingDepth * sin(2 * Double.pi * breathingRate * t)
-        return g + breathingAxis * breath
+        let rock = rockAmplitude * sin(2 * Double.pi * heartRate / 60 * t + rockPhase)
+        return g + breathingAxis * breath + pulseAxis * rock
     }
 
     @inline(__always)

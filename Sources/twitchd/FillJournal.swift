@@ -193,6 +193,7 @@ struct Model {
             switch o {
             case .twitch(let t): found.append(t)
             case .state(let s): changes.append((s.time, s.state))
+            case .gap, .candidate: break  // the simulator has no holes; no explanations asked for
             }
         }
         while let s = sim.next() { detector.process(s, handle) }

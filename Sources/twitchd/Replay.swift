@@ -30,6 +30,7 @@ struct Replay: AsyncParsableCommand {
               twitchd replay calf.csv.gz
               twitchd replay --format jsonl night1.csv.gz night2.csv.gz > events.jsonl
               twitchd replay --sensitivity high --location left-calf phone.csv
+              twitchd replay --explain calf.csv.gz     (why each candidate was kept or dropped)
               twitchd simulate -o sim.csv.gz && twitchd replay sim.csv.gz
               twitchd simulate --duration 5m | twitchd replay --format jsonl -
               twitchd replay --units m/s2 sensorlogger.csv      header 'time,x,y,z' in m/s^2
@@ -136,6 +137,14 @@ struct Replay: AsyncParsableCommand {
     @Flag(help: .hidden)
     var decodeOnly = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also print every candidate, its measurements and the rule that kept or dropped it.",
+            discussion:
+                "One line per candidate on standard output ('# candidate ...' in text and csv, a JSON object with \"candidate\" in jsonl), in the order decided."
+        ))
+    var explain = false
+
     func validate() throws {
         guard Sensitivity(parsing: sensitivity) != nil else {
             throw ValidationError(
@@ -210,7 +219,7 @@ struct Replay: AsyncParsableCommand {
         var feed = DetectorFeed(rate: reader.sampleRate)
         let config = DetectorConfiguration(
             sampleRate: reader.sampleRate * Double(feed.factor),
-            sensitivity: Sensitivity(parsing: sensitivity) ?? .normal, location: label)
+            sensitivity: Sensitivity(parsing: sensitivity) ?? .normal, location: label, explain: explain)
         var detector: TwitchDetector
         do { detector = try TwitchDetector(configuration: config) } catch {
             return (
@@ -253,6 +262,10 @@ struct Replay: AsyncParsableCommand {
                 if !quiet { emitter.emit(e) }
             case .state(let change):
                 summary.change(to: change.state, at: change.time)
+            case .gap(let gap):
+                summary.counter.gap(from: gap.from, to: gap.to)
+            case .candidate(let report):
+                emitter.explain(report)
             }
         }
         while true {
@@ -361,6 +374,34 @@ struct Emitter {
             s += "  " + pad(fixed(e.frequencyHz, 1) + " Hz", 8)
             s += "  " + pad(fixed(e.snr, 1), 5)
             s += "  " + pad(fixed(e.confidence, 2), 4)
+            out.append(s + "\n")
+        }
+    }
+
+    /// One candidate and its verdict (`--explain`).
+    func explain(_ r: CandidateReport) {
+        func v(_ x: Double, _ digits: Int) -> String { x.isFinite ? fixed(x, digits) : "null" }
+        let fields: [(String, String)] = [
+            ("onset_s", v(r.onset, 3)), ("duration_ms", v(r.duration * 1000, 1)), ("peak_mg", v(r.peakMg, 2)),
+            ("snr", v(r.snr, 2)), ("floor_mg", v(r.floorMg, 2)), ("freq_hz", v(r.frequency, 1)),
+            ("half_cycles", v(r.halfCycles, 0)), ("knock_ratio", v(r.knockRatio, 3)),
+            ("knock_excess", v(r.knockExcess, 3)), ("concentration", v(r.concentration, 3)),
+            ("tremor_index", v(r.tremorIndex, 2)), ("floor_elevation", v(r.floorElevation, 2)),
+            ("recent_movement_mg", v(r.recentMovementMg, 2)),
+            ("movement_baseline_mg", v(r.movementBaselineMg, 2)),
+            ("after_movement_mg", v(r.afterMovementMg, 2)),
+            ("orientation_change_mg", v(r.orientationChangeMg, 2)),
+            ("orientation_limit_mg", v(r.orientationLimitMg, 2)),
+        ]
+        switch format {
+        case .jsonl:
+            var s = "{\"candidate\": \"\(r.verdict.rawValue)\""
+            for (k, x) in fields { s += ", \"\(k)\": \(x)" }
+            if let file { s += ", \"file\": \(jsonString(file))" }
+            out.append(s + "}\n")
+        case .csv, .text:
+            var s = "# candidate \(r.verdict.rawValue)"
+            for (k, x) in fields where x != "null" { s += " \(k)=\(x)" }
             out.append(s + "\n")
         }
     }

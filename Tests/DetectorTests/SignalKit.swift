@@ -89,9 +89,27 @@ func run(
         switch output {
         case .twitch(let e): twitches.append(e)
         case .state(let s): states.append(s)
+        case .gap, .candidate: break
         }
     }
     for s in samples { detector.process(s, sink) }
     detector.finish(sink)
     return (twitches, states, detector)
+}
+
+/// Everything a detector reported, in order, with `explain` as asked.
+func outputs(_ samples: [Sample], rate: Double, explain: Bool = false) throws -> [DetectorOutput] {
+    var detector = try TwitchDetector(
+        configuration: DetectorConfiguration(sampleRate: rate, location: "test", explain: explain))
+    var all: [DetectorOutput] = []
+    for s in samples { detector.process(s) { all.append($0) } }
+    detector.finish { all.append($0) }
+    return all
+}
+
+/// Worn rest: breathing (0.25 Hz, 1 mg) and the slow ballistocardiogram (1.1 Hz, 1 mg) on top
+/// of gravity: the micro-motion of a resting limb.
+let restingLimb: @Sendable (Double) -> Vector3 = { t in
+    Vector3(
+        x: 0.001 * sin(2 * Double.pi * 0.25 * t), y: 0.001 * sin(2 * Double.pi * 1.1 * t + 1), z: 0)
 }

@@ -266,6 +266,8 @@ struct KeyLines {
         var array: ArrayScan?
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
+            // A byte order mark before the first line is not part of it (the parser skips it).
+            let raw = index == 0 && raw.hasPrefix("\u{FEFF}") ? raw.dropFirst() : raw
             let line = raw.trimmed
             if let delimiter = inMultiline {
                 if line.firstRange(of: delimiter) != nil { inMultiline = nil }

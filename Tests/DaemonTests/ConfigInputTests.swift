@@ -90,6 +90,8 @@ import Testing
             #expect(found.first?.line == 4, "\(header)")
             #expect(found.first?.message.contains("table name") == true, "\(header)")
         }
+        // After a byte order mark too.
+        #expect(issues("\u{FEFF} [[\u{1A}inet\n").first?.line == 1)
         // Valid headers still parse.
         #expect(
             issues(Self.valid + "[ detector ]\nsensitivity = \"high\"\n[\"output\"]\njournal = false\n")

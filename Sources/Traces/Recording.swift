@@ -236,7 +236,9 @@ public final class Recording {
 
     /// A phyphox export: the first CSV (outside `meta/`) whose header names time and three
     /// axes, and the system time of its START event from `meta/time.csv`.
-    static func openPhyphoxZip(_ zip: ZipArchive, options: TraceReadOptions) throws(TraceError) -> (TraceReader, Double?) {
+    static func openPhyphoxZip(_ zip: ZipArchive, options: TraceReadOptions) throws(TraceError) -> (
+        TraceReader, Double?
+    ) {
         let path = zip.file.path
         var start: Double? = nil
         if let meta = zip.entry("meta/time.csv") {

@@ -243,7 +243,7 @@ struct Replay: AsyncParsableCommand {
         for note in [reader.timeNote, reader.unitsNote].compactMap({ $0 }) {
             writeStandardError("twitchd replay: \(path): \(note)\n")
         }
-                if format == .text, !quiet {
+        if format == .text, !quiet {
             out.append(emitter.textHeader(path: path, reader: reader, location: label))
         }
 

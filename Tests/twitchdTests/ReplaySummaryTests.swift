@@ -96,6 +96,26 @@ struct ReplaySummaryTests {
         #expect(abs((row["rate_hz"] as? Double ?? 0) - 100) < 0.5)
     }
 
+    @Test func rowsATolerantCSVReadSkippedAreCountedWithTheirReasons() throws {
+        let dir = try temporaryDirectory()
+        let url = dir.appendingPathComponent("logger.csv")
+        var s = "time_s,ax_g,ay_g,az_g\n"
+        for i in 0..<3000 {
+            s += "\(Double(i) / 100),0,0,1\n"
+            if i % 500 == 10 { s += "\(Double(i) / 100),0,0,1\n" }  // a duplicate timestamp
+        }
+        s += "30.005,,0,1\n"  // an empty cell
+        try Data(s.utf8).write(to: url)
+        let r = try twitchd(["replay", "--summary", "json", url.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try jsonLines(r.stdout)
+        let row = try #require(rows.first)
+        #expect(row["skipped"] as? Int == 7)
+        let why = row["skipped_why"] as? [String: Any]
+        #expect(why?["duplicate timestamp"] as? Int == 6)
+        #expect(why?["empty or NaN cell"] as? Int == 1)
+    }
+
     @Test func aMissingFileIsARowWithItsErrorAndExit66() throws {
         let dir = try temporaryDirectory()
         let good = dir.appendingPathComponent("ok.csv")

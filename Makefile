@@ -3,6 +3,9 @@
 #   make test      install what is missing, then run the whole test suite
 #   make release   optimised build at .build/release/twitchd, Swift runtime linked in statically
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
+#   make arm64-check  build and test on arm64 with Debian trixie's Swift, emulated (docs/testing.md)
+#   make deb       twitchd_VERSION_ARCH.deb for amd64 and arm64, each installed and purged in a
+#                  clean root (docs/testing.md)
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
@@ -14,6 +17,7 @@ all: build
 
 deps:
 	@scripts/install-deps build
+	@SWIFT="$(SWIFT)" scripts/swift-log-compat
 
 build: deps
 	$(SWIFT) build
@@ -30,6 +34,7 @@ demo: release
 
 test:
 	@scripts/install-deps test
+	@SWIFT="$(SWIFT)" scripts/swift-log-compat
 	$(SWIFT) test
 
 # Kernel-level test under qemu: real i2c-dev/libgpiod code against i2c-stub and gpio-sim
@@ -121,3 +126,32 @@ verify-unit:
 	systemd-analyze verify "$$stage/twitchd.service"; \
 	echo "systemd-analyze verify: clean"; \
 	systemd-analyze security --offline=true --threshold=20 systemd/twitchd.service | tail -1
+
+# --- arm64 (Raspberry Pi OS / Debian trixie) and Debian packages: docs/testing.md ---
+# arm64-check: an emulated arm64 trixie root with Debian's swiftlang 6.0.3 (cached in
+# .build-arm64root/), release build, footprint, smoke test, then the test suite.
+# arm64-smoke: the same without the test suite (what CI runs).
+# deb: the amd64 package from `make release` and the arm64 one built inside the emulated root,
+# each tested by scripts/deb-test in a clean root (amd64: the host's release; arm64: trixie).
+# DEB_ARCHES=amd64 (or arm64) limits it to one.
+DEB_ARCHES ?= amd64 arm64
+.PHONY: arm64-check arm64-smoke deb
+
+arm64-check:
+	scripts/arm64-check
+
+arm64-smoke:
+	scripts/arm64-check --no-tests
+
+deb:
+	@set -e; for a in $(DEB_ARCHES); do \
+	  case $$a in \
+	    amd64) $(MAKE) release; deb=$$(scripts/make-deb .build/release/twitchd .build-deb) ;; \
+	    arm64) scripts/arm64-check --no-tests; \
+	           deb=$$(scripts/arm64-root run scripts/make-deb .build-arm64/release/twitchd .build-deb) ;; \
+	    *) echo "make deb: unknown architecture $$a" >&2; exit 64 ;; \
+	  esac; \
+	  echo "built $$deb"; \
+	  scripts/lintian-check "$$deb"; \
+	  scripts/deb-test "$$deb"; \
+	done

@@ -138,16 +138,21 @@ DEB_ARCHES ?= amd64 arm64
 .PHONY: arm64-check arm64-smoke deb
 
 arm64-check:
+	@scripts/install-deps deb
 	scripts/arm64-check
 
 arm64-smoke:
+	@scripts/install-deps deb
 	scripts/arm64-check --no-tests
 
 deb:
+	@scripts/install-deps deb
 	@set -e; for a in $(DEB_ARCHES); do \
 	  case $$a in \
 	    amd64) $(MAKE) release; deb=$$(scripts/make-deb .build/release/twitchd .build-deb) ;; \
 	    arm64) scripts/arm64-check --no-tests; \
+	           scripts/arm64-root run sh -c 'command -v dpkg-shlibdeps >/dev/null || \
+	             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null'; \
 	           deb=$$(scripts/arm64-root run scripts/make-deb .build-arm64/release/twitchd .build-deb) ;; \
 	    *) echo "make deb: unknown architecture $$a" >&2; exit 64 ;; \
 	  esac; \

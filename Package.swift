@@ -30,8 +30,9 @@ let strict: [SwiftSetting] = [
     memberImportVisibility,
 ]
 
-// swift-log 1.16 (the release with `LogEvent`) declares tools version 6.2 and uses 6.2 syntax in
-// two helpers twitchd does not call. Older compilers use the same release staged by
+// swift-log 1.16 (the release with `LogEvent`) declares tools version 6.2 and uses 6.1/6.2
+// syntax (trailing commas, `_runtime(_multithreaded)`, `nonisolated(nonsending)` on two helpers
+// twitchd does not call). Older compilers use the same release staged by
 // scripts/swift-log-compat into .build-compat/swift-log with a 6.0 manifest (`make` runs it);
 // the package is still named swift-log, so the targets below are the same for both.
 #if compiler(>=6.2)

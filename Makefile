@@ -5,6 +5,9 @@
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md)
 #   make soak      a long run under journald restarts, reloads and tail clients (BENCHMARKS.md, not CI)
 #   make fuzz      libFuzzer on the trace reader, configuration, spool and tail parsers (Fuzz/)
+#   make arm64-check  build and test on arm64 with Debian trixie's Swift, emulated (docs/testing.md)
+#   make deb       twitchd_VERSION_ARCH.deb for amd64 and arm64, each installed and purged in a
+#                  clean root (docs/testing.md)
 
 SWIFT ?= swift
 PREFIX ?= /usr/local
@@ -16,6 +19,7 @@ all: build
 
 deps:
 	@scripts/install-deps build
+	@SWIFT="$(SWIFT)" scripts/swift-log-compat
 
 build: deps
 	$(SWIFT) build
@@ -37,11 +41,15 @@ demo: release
 
 test:
 	@scripts/install-deps test
+	@SWIFT="$(SWIFT)" scripts/swift-log-compat
 	$(SWIFT) test
 
 # Kernel-level test under qemu: real i2c-dev/libgpiod code against i2c-stub and gpio-sim
 # (docs/testing-vm.md). Installs its packages through apt.
 vmtest:
+	@if [ "$(ARCH)" = arm64 ]; then \
+	  echo "make vmtest ARCH=arm64: not implemented yet; see docs/testing.md, 'Kernel-level test on arm64'" >&2; \
+	  exit 69; fi
 	vmtest/run
 
 # Soak (not run in CI; needs root for a journald namespace): by default a day of daemon time on the
@@ -142,3 +150,37 @@ verify-unit:
 	systemd-analyze verify "$$stage/twitchd.service"; \
 	echo "systemd-analyze verify: clean"; \
 	systemd-analyze security --offline=true --threshold=20 systemd/twitchd.service | tail -1
+
+# --- arm64 (Raspberry Pi OS / Debian trixie) and Debian packages: docs/testing.md ---
+# arm64-check: an emulated arm64 trixie root with Debian's swiftlang 6.0.3 (cached in
+# .build-arm64root/), release build, footprint, smoke test, then the test suite.
+# arm64-smoke: the same without the test suite (what CI runs).
+# deb: the amd64 package from `make release` and the arm64 one built inside the emulated root,
+# each tested by scripts/deb-test in a clean root (amd64: the host's release; arm64: trixie).
+# DEB_ARCHES=amd64 (or arm64) limits it to one.
+DEB_ARCHES ?= amd64 arm64
+.PHONY: arm64-check arm64-smoke deb
+
+arm64-check:
+	@scripts/install-deps deb
+	scripts/arm64-check
+
+arm64-smoke:
+	@scripts/install-deps deb
+	scripts/arm64-check --no-tests
+
+deb:
+	@scripts/install-deps deb
+	@set -e; for a in $(DEB_ARCHES); do \
+	  case $$a in \
+	    amd64) $(MAKE) release; deb=$$(scripts/make-deb .build/release/twitchd .build-deb) ;; \
+	    arm64) scripts/arm64-check --no-tests; \
+	           scripts/arm64-root run sh -c 'command -v dpkg-shlibdeps >/dev/null || \
+	             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null'; \
+	           deb=$$(scripts/arm64-root run scripts/make-deb .build-arm64/release/twitchd .build-deb) ;; \
+	    *) echo "make deb: unknown architecture $$a" >&2; exit 64 ;; \
+	  esac; \
+	  echo "built $$deb"; \
+	  scripts/lintian-check "$$deb"; \
+	  scripts/deb-test "$$deb"; \
+	done

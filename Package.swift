@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.0
 // twitchd: counts muscle twitches from an I2C accelerometer on Linux.
 //
 // The module graph mirrors the architecture (see README "Architecture"):
@@ -10,13 +10,36 @@
 //   Daemon wires everything; twitchd is the command line.
 import PackageDescription
 
+// Tools version 6.0, not higher: Debian trixie's `swiftlang` (what `apt install swiftlang` gives on
+// Raspberry Pi OS) is 6.0.3, and it refuses a newer manifest. What differs between 6.0 and the
+// newer compilers is decided below by `#if compiler(...)`, never dropped (issue 14).
+
+// Members come only from modules a file imports: Foundation, which TOMLKit loads, cannot slip
+// back into the daemon through an overload (the daemon links FoundationEssentials only).
+// Swift 6.0 silently ignores this as an upcoming feature (the static binary then grows from 32 to
+// 81 MB and check-footprint fails); before 6.1 it exists as an experimental feature.
+#if compiler(>=6.1)
+    let memberImportVisibility: SwiftSetting = .enableUpcomingFeature("MemberImportVisibility")
+#else
+    let memberImportVisibility: SwiftSetting = .enableExperimentalFeature("MemberImportVisibility")
+#endif
+
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
-    // Members come only from modules a file imports: Foundation, which TOMLKit loads, cannot slip
-    // back into the daemon through an overload (the daemon links FoundationEssentials only).
-    .enableUpcomingFeature("MemberImportVisibility"),
+    memberImportVisibility,
 ]
+
+// swift-log 1.16 (the release with `LogEvent`) declares tools version 6.2 and uses 6.1/6.2
+// syntax (trailing commas, `_runtime(_multithreaded)`, `nonisolated(nonsending)` on two helpers
+// twitchd does not call). Older compilers use the same release staged by
+// scripts/swift-log-compat into .build-compat/swift-log with a 6.0 manifest (`make` runs it);
+// the package is still named swift-log, so the targets below are the same for both.
+#if compiler(>=6.2)
+    let swiftLog: Package.Dependency = .package(url: "https://github.com/apple/swift-log", from: "1.16.0")
+#else
+    let swiftLog: Package.Dependency = .package(path: ".build-compat/swift-log")
+#endif
 
 let package = Package(
     name: "twitchd",
@@ -31,7 +54,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        swiftLog,
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [

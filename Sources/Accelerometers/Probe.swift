@@ -117,13 +117,20 @@ extension Accelerometer {
         var buffer = [TimedSample](repeating: .zero, count: 64)
         var idle = 0
         while got < want && idle < 20 {
-            let r = try buffer.withUnsafeMutableBufferPointer { (b) throws(AccelerometerError) in
-                try read(into: b)
-            }
+            // Through a Result: Swift 6.0's withUnsafeMutableBufferPointer rethrows `any Error`
+            // (typed throws came to it in 6.1), and the Raspberry Pi's swiftlang is 6.0.
+            let r = try buffer.withUnsafeMutableBufferPointer { readResult(into: $0) }.get()
             if r.count == 0 { idle += 1 }
             for i in 0..<min(r.count, want - got) { sum = sum + buffer[i].acceleration }
             got += min(r.count, want - got)
         }
         return got > 0 ? sum * (1 / Double(got)) : .zero
+    }
+
+    /// ``read(into:)`` with its typed error kept in a Result, for closures that rethrow `any Error`.
+    private func readResult(into buffer: UnsafeMutableBufferPointer<TimedSample>) -> Result<
+        ReadResult, AccelerometerError
+    > {
+        do { return .success(try read(into: buffer)) } catch { return .failure(error) }
     }
 }

@@ -32,7 +32,8 @@ struct GPIOLineSpecTests {
         let spec = try GPIOLineSpec(parsing: text)
         #expect(spec.chip == chip)
         #expect(spec.line == line)
-        #expect(try GPIOLineSpec(parsing: spec.description) == spec)
+        let reparsed = try GPIOLineSpec(parsing: spec.description)
+        #expect(reparsed == spec)
     }
 
     @Test(

@@ -39,7 +39,8 @@ struct TraceSimulatorTests {
         #expect(abs(dt - 1 / sim.trueRate) < 1e-12)
         var c = config(duration: 10)
         c.oscillatorError = 0.01
-        #expect(try TraceSimulator(configuration: c).trueRate == 404)
+        let skewed = try TraceSimulator(configuration: c)
+        #expect(skewed.trueRate == 404)
     }
 
     @Test func labelsAreConsistent() throws {

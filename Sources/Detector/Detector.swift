@@ -18,12 +18,12 @@ public import TwitchCore
 /// labelled development traces it finds 93 % of the twitches a sensor can resolve (peak at least
 /// five times its in-band noise), with 99.7 % of its events real and 0.7 false twitches per hour
 /// of rest. On a real 21-hour wrist recording that nobody labelled (day, evening, a night) it
-/// still reports 10.9 events an hour of recording (17 an hour of rest), none above the
+/// still reports 6.0 events an hour of recording (9.6 an hour of rest), none above the
 /// motor-unit ceiling; most are small, sharp movements of a busy hand that look like twitches
 /// in every measurement the detector makes. Raising it finds twitches nearer the noise floor at
-/// a steep price (at 0.6: recall 94.5 %, precision 97.7 %, 5.8 false twitches per hour of rest,
-/// 19 events an hour on the wrist recording); lowering it keeps only larger, clearer twitches
-/// (at 0.4: recall 89 %, precision 99.7 %, 7 an hour on the wrist recording). Most of what it
+/// a steep price (at 0.6: recall 94.5 %, precision 97.9 %, 5.1 false twitches per hour of rest,
+/// 12.5 events an hour on the wrist recording); lowering it keeps only larger, clearer twitches
+/// (at 0.4: recall 89 %, precision 99.7 %, 4.1 an hour on the wrist recording). Most of what it
 /// misses is within twice the resolvable floor, or on 100 Hz sensors, where fast twitches and
 /// knocks look alike.
 public struct Sensitivity: Sendable, Equatable {

@@ -18,12 +18,12 @@ public import TwitchCore
 /// labelled development traces it finds 93 % of the twitches a sensor can resolve (peak at least
 /// five times its in-band noise), with 99.7 % of its events real and 0.7 false twitches per hour
 /// of rest. On a real 21-hour wrist recording that nobody labelled (day, evening, a night) it
-/// still reports 10.9 events an hour of recording (17 an hour of rest), none above the
+/// still reports 6.0 events an hour of recording (9.6 an hour of rest), none above the
 /// motor-unit ceiling; most are small, sharp movements of a busy hand that look like twitches
 /// in every measurement the detector makes. Raising it finds twitches nearer the noise floor at
-/// a steep price (at 0.6: recall 94.5 %, precision 97.7 %, 5.8 false twitches per hour of rest,
-/// 19 events an hour on the wrist recording); lowering it keeps only larger, clearer twitches
-/// (at 0.4: recall 89 %, precision 99.7 %, 7 an hour on the wrist recording). Most of what it
+/// a steep price (at 0.6: recall 94.5 %, precision 97.9 %, 5.1 false twitches per hour of rest,
+/// 12.5 events an hour on the wrist recording); lowering it keeps only larger, clearer twitches
+/// (at 0.4: recall 89 %, precision 99.7 %, 4.1 an hour on the wrist recording). Most of what it
 /// misses is within twice the resolvable floor, or on 100 Hz sensors, where fast twitches and
 /// knocks look alike.
 public struct Sensitivity: Sendable, Equatable {
@@ -366,6 +366,19 @@ enum Tuning {
     /// times the threshold (not under tremor, see `tremorIndex`, whose harmonics raise it too).
     static let busyElevation = 1.5
     static let busyTriggerFactor = 1.6
+    /// Restless: a limb that made at least `restlessMovements` movements in about the last
+    /// minute, counted with this decay, s ... Movements are the candidates that show the limb
+    /// itself moving: moved, reoriented, too large, sustained, unsettled, and knocks larger than
+    /// a motor unit makes. Not `busy` ones (twitches raise the upper floor too) and not small
+    /// knocks (at 100 Hz a 20-35 Hz twitch can look like one): dense twitching must not count
+    /// itself as movement.
+    static let restlessTau = 60.0
+    static let restlessMovements = 2.0
+    /// ... and whose upper-band floor is still above this times its quiet level (energy; 1.18
+    /// in amplitude): the still moment between the movements of a busy hand, not rest. On the
+    /// development traces no twitch has both (the densest twitching raises the floor, but comes
+    /// without movements; the wrist evening moves, but its still moments are quiet).
+    static let restlessElevation = 1.4
     /// Twitches that can wait out the confirm delay at once (a dense burst); when full, the
     /// oldest is reported early.
     static let pendingCapacity = 16
@@ -456,6 +469,9 @@ struct DetectorCore: Sendable {
     private var knockFloorEnergy = 0.0
     /// The upper band's floor at its quietest lately: follows it down at once, up slowly.
     private var quietUpperFloor = 0.0
+    /// Movement candidates lately, decaying with `restlessTau`, as of `movementCountTime`.
+    private var movementCount = 0.0
+    private var movementCountTime = 0.0
     private let quietAlpha: Double
 
     private(set) var state: LimbState = .rest
@@ -734,6 +750,7 @@ struct DetectorCore: Sendable {
         // Pending twitch: reported once the limb has stayed at rest a little after it.
         if hasPending {
             if state != .rest && state != .notWorn {
+                noteMovements(pendingCount, at: t)
                 if explain {
                     for k in 0..<pendingCount {
                         var report = pendingReports[(pendingHead + k) % Tuning.pendingCapacity]
@@ -840,6 +857,7 @@ struct DetectorCore: Sendable {
                         let newest = (pendingHead + pendingCount - 1) % Tuning.pendingCapacity
                         if pendingEnds[newest] == c.onset {
                             pendingCount -= 1
+                            noteMovements(1, at: t)
                             if explain {
                                 var report = pendingReports[newest]
                                 report.verdict = .sustained
@@ -847,6 +865,7 @@ struct DetectorCore: Sendable {
                             }
                         }
                     }
+                    noteMovements(1, at: t)
                     if explain {
                         emit(
                             .candidate(
@@ -1007,6 +1026,17 @@ struct DetectorCore: Sendable {
         }
     }
 
+    /// Counts `n` movement candidates at time `t` into the decaying movement count.
+    private mutating func noteMovements(_ n: Int, at t: Double) {
+        movementCount = movements(at: t) + Double(n)
+        movementCountTime = max(t, movementCountTime)
+    }
+
+    /// The decaying count of movement candidates as of `t`.
+    private func movements(at t: Double) -> Double {
+        movementCount * exp(-max(t - movementCountTime, 0) / Tuning.restlessTau)
+    }
+
     /// Whether a dominant frequency `frequency` (from `halfCycles` half-cycles over `span` s of
     /// a stream at `rate` Hz) is a twitch's. The crossing times are known only to a sample, so
     /// it is too fast only if it still is with the span one sample longer: at 100 Hz one
@@ -1035,6 +1065,13 @@ struct DetectorCore: Sendable {
             tremorIndex: c.tremorIndex, floorElevation: c.elevation, recentMovementMg: c.recentMovement,
             movementBaselineMg: c.movementBaseline, verdict: .twitch)
         func reject(_ verdict: CandidateVerdict) {
+            switch verdict {
+            case .duration, .frequency, .tremor, .twitch, .restless, .busy: break
+            // A small knock may be a twitch that a slow sensor saw in two samples; one larger
+            // than a motor unit makes is the hand hitting something.
+            case .knock: if report.peakMg > TwitchDetector.motorUnitCeilingMg { noteMovements(1, at: t) }
+            default: noteMovements(1, at: t)
+            }
             if explain {
                 report.verdict = verdict
                 emit(.candidate(report))
@@ -1125,6 +1162,13 @@ struct DetectorCore: Sendable {
             reject(.busy)
             return
         }
+        // Restless: several movements in the last minute and the upper band still raised.
+        if c.elevation > Tuning.restlessElevation, c.tremorIndex <= Tuning.tremorIndex,
+            movements(at: t) >= Tuning.restlessMovements
+        {
+            reject(.restless)
+            return
+        }
         // Confidence: how far above threshold, on a log scale, saturating at 4x the threshold.
         let margin = log(snr / triggerRatio) / log(4.0)
         let confidence = min(max(0.5 + 0.5 * margin, 0), 1)
@@ -1168,6 +1212,7 @@ struct DetectorCore: Sendable {
         report.orientationLimitMg = limit
         if change > limit {
             report.verdict = .reoriented
+            noteMovements(1, at: pendingEnds[slot] + Tuning.confirmDelay)
         }
         if explain { emit(.candidate(report)) }
         if report.verdict == .twitch { emit(.twitch(pendingEvents[slot])) }

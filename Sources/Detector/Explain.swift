@@ -21,6 +21,11 @@ public enum CandidateVerdict: String, Sendable, Equatable, CaseIterable {
     /// The upper band's floor well above its quiet level (muscles working, the sensor shaking)
     /// and the candidate not loud enough to stand out of that.
     case busy
+    /// A hand at work: the limb made several movements in the last minute (movement candidates,
+    /// counted with a 60 s decay) and the upper band's floor is still raised. A twitch comes in a
+    /// limb at rest; short still moments between the movements of a busy hand do not count as
+    /// rest for it.
+    case restless
     /// Larger than any single motor unit makes at the skin (``TwitchDetector/motorUnitCeilingMg``).
     case tooLarge = "too-large"
     /// The limb's orientation was different after the candidate than before: a movement.

@@ -25,7 +25,7 @@ struct ExplainCLITests {
         for (a, b) in zip(kept.sorted(), events.sorted()) { #expect(abs(a - b) < 0.002) }
         let rules: Set<String> = [
             "twitch", "duration", "sustained", "knock", "frequency", "tremor", "unsettled", "busy",
-            "too-large", "reoriented", "moved",
+            "too-large", "reoriented", "moved", "restless",
         ]
         #expect(verdicts.allSatisfy { rules.contains($0) }, "\(Set(verdicts))")
         let plain = try twitchd(["replay", "--format", "jsonl", trace])

@@ -49,6 +49,6 @@ struct RealRecordingTests {
             "sleeppy demo.bin: \(events.count) events in \(hours) h, \(perHour) per hour, max \(peaks.max() ?? 0) mg"
         )
         #expect(peaks.allSatisfy { $0 <= 300 }, "\(peaks.filter { $0 > 300 })")
-        #expect(perHour <= 12, "\(events.count) events in \(hours) h")
+        #expect(perHour <= 8, "\(events.count) events in \(hours) h")
     }
 }

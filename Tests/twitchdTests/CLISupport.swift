@@ -30,9 +30,20 @@ func twitchd(_ arguments: [String], stdin: String = "/dev/null") throws -> Run {
     guard let binary = twitchdBinary() else {
         throw CLIError("the twitchd executable was not found beside the tests; run `swift build` first")
     }
+    return try runCapturing(binary, arguments, stdin: stdin)
+}
+
+/// Runs `executable` with `arguments` (and `environment` added to ours), capturing both streams.
+func runCapturing(
+    _ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+    stdin: String = "/dev/null"
+) throws -> Run {
     let p = Process()
-    p.executableURL = binary
+    p.executableURL = executable
     p.arguments = arguments
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out

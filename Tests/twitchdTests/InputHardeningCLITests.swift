@@ -5,24 +5,8 @@ import Testing
 /// `> /dev/full` and pipes such as `| head`).
 func shell(_ command: String) throws -> Run {
     guard let binary = twitchdBinary() else { throw CLIError("the twitchd executable was not found") }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
-    p.environment = ProcessInfo.processInfo.environment.merging(["T": binary.path]) { _, new in new }
-    let err = Pipe()
-    let out = Pipe()
-    p.standardError = err
-    p.standardOutput = out
-    try p.run()
-    let errData = LockedData()
-    let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while !errData.done { usleep(1000) }
-    return Run(
-        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData.value, as: UTF8.self))
+    return try runCapturing(
+        URL(fileURLWithPath: "/bin/sh"), ["-c", command], environment: ["T": binary.path])
 }
 
 /// Issue 10's crashes reproduced with their exact commands, output that cannot be written, and

@@ -146,7 +146,8 @@ let package = Package(
 // because they link only with `-sanitize=fuzzer` (scripts/fuzz passes the flags). The normal
 // build and the release never see them.
 if Context.environment["TWITCHD_FUZZ"] != nil {
-    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport", swiftSettings: strict))
+    package.targets.append(
+        .target(name: "FuzzSupport", path: "Fuzz/Sources/FuzzSupport", swiftSettings: strict))
     let fuzzTargets: [(String, [Target.Dependency])] = [
         ("FuzzTraceReader", ["Traces", "TwitchCore"]),
         ("FuzzConfig", ["Daemon"]),

@@ -730,7 +730,6 @@ struct DetectorCore: Sendable {
         }
         let safeFloors = lanewiseMax(floors, 1e-12)
         let floor = safeFloors[0]
-        let upperFloor = safeFloors[1]
 
         // Limb state.
         if state != .active { restFloorMg = floor.squareRoot() * 1000 }

@@ -178,25 +178,7 @@ public enum JournalReader {
             record = nil
             _ = sd_journal_seek_head(j)
         }
-        var added = 0
-        while true {
-            let n = sd_journal_next(j)
-            if n < 0 {
-                throw JournalReadError(
-                    description: "reading \(file): \(String(cString: strerror(-n)))", exit: .ioErr)
-            }
-            if n == 0 { break }
-            parser.begin()
-            sd_journal_restart_data(j)
-            var data: UnsafeRawPointer?
-            var length = 0
-            while sd_journal_enumerate_data(j, &data, &length) > 0 {
-                guard let data else { continue }
-                parser.field(UnsafeRawBufferPointer(start: data, count: length))
-            }
-            parser.end()
-            added += 1
-        }
+        let added = try feedRemainingEntries(j, to: &parser, source: file)
         if let cached = record, added == 0 { return cached }
         var cursor = record?.cursor ?? ""
         // At the end sd_journal_next() leaves the read pointer on the last entry: its cursor.
@@ -262,23 +244,7 @@ public enum JournalReader {
         }
         var parser = EntryParser(
             policy: policy, sinceUsec: sinceUsec ?? Int64.min, untilUsec: untilUsec ?? Int64.max)
-        while true {
-            let n = sd_journal_next(j)
-            if n < 0 {
-                throw JournalReadError(
-                    description: "reading \(source): \(String(cString: strerror(-n)))", exit: .ioErr)
-            }
-            if n == 0 { break }
-            parser.begin()
-            sd_journal_restart_data(j)
-            var data: UnsafeRawPointer?
-            var length = 0
-            while sd_journal_enumerate_data(j, &data, &length) > 0 {
-                guard let data else { continue }
-                parser.field(UnsafeRawBufferPointer(start: data, count: length))
-            }
-            parser.end()
-        }
+        _ = try feedRemainingEntries(j, to: &parser, source: "\(source)")
         return parser.data
     }
 
@@ -637,4 +603,30 @@ extension UnsafeRawBufferPointer {
 /// read(2), named apart from ``JournalReader/read(_:policy:sinceUsec:untilUsec:cache:)``.
 private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
+}
+
+/// Hands every entry from the journal's current position to the end to `parser`, field by field;
+/// returns how many entries it read.
+func feedRemainingEntries(
+    _ j: OpaquePointer, to parser: inout EntryParser, source: String
+) throws(JournalReadError) -> Int {
+    var count = 0
+    while true {
+        let n = sd_journal_next(j)
+        if n < 0 {
+            throw JournalReadError(
+                description: "reading \(source): \(String(cString: strerror(-n)))", exit: .ioErr)
+        }
+        if n == 0 { return count }
+        parser.begin()
+        sd_journal_restart_data(j)
+        var data: UnsafeRawPointer?
+        var length = 0
+        while sd_journal_enumerate_data(j, &data, &length) > 0 {
+            guard let data else { continue }
+            parser.field(UnsafeRawBufferPointer(start: data, count: length))
+        }
+        parser.end()
+        count += 1
+    }
 }

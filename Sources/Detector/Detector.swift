@@ -141,7 +141,13 @@ public enum DetectorOutput: Sendable, Equatable {
 ///    that comparison, or three times the limb's own quiet sway (a twitch moves tissue, not the
 ///    limb); and, when the 15-40 Hz floor is above 1.5 times its quiet level of the last
 ///    minutes (working muscles, a busy hand) and no tremor explains it, unless it stands 1.6
-///    times the threshold out of that floor. Each candidate's measurements and verdict
+///    times the threshold out of that floor. Three more from the same recording: a twitch
+///    vibrates along one line (one motor unit pulling along its fibres), so a candidate with
+///    energy along a second direction more than 6 times the noise's and under 88 % of it along
+///    the main one is the limb itself (``CandidateVerdict/multiaxial``); within 1 s after the
+///    limb came to rest it needs 2.4 times the threshold (the limb is still settling); and
+///    after the limb started moving four times within 30 s (a hand fidgeting) it needs 1.5
+///    times the threshold. Each candidate's measurements and verdict
 ///    (``CandidateReport``) are emitted when ``DetectorConfiguration/explain`` is on.
 public struct TwitchDetector: Sendable {
     public let configuration: DetectorConfiguration
@@ -222,6 +228,30 @@ public struct TwitchDetector: Sendable {
     public mutating func finish(_ emit: (DetectorOutput) -> Void) {
         core.finish(emit)
     }
+}
+
+/// Eigenvalues, largest first, of the symmetric 3x3 matrix with diagonal `d` (lanes 0-2) and
+/// off-diagonal `o` (xy, xz, yz), in closed form (the trigonometric solution of the
+/// characteristic cubic; a symmetric matrix has three real roots).
+func symmetricEigenvalues(_ d: SIMD4<Double>, _ o: SIMD4<Double>) -> (Double, Double, Double) {
+    let p1 = o[0] * o[0] + o[1] * o[1] + o[2] * o[2]
+    let q = (d[0] + d[1] + d[2]) / 3
+    let p2 = (d[0] - q) * (d[0] - q) + (d[1] - q) * (d[1] - q) + (d[2] - q) * (d[2] - q) + 2 * p1
+    guard p2 > 1e-300 * 6 else { return (q, q, q) }
+    let p = (p2 / 6).squareRoot()
+    // B = (A - qI) / p; r = det(B) / 2, clamped against rounding.
+    let b00 = (d[0] - q) / p
+    let b11 = (d[1] - q) / p
+    let b22 = (d[2] - q) / p
+    let b01 = o[0] / p
+    let b02 = o[1] / p
+    let b12 = o[2] / p
+    let det = b00 * (b11 * b22 - b12 * b12) - b01 * (b01 * b22 - b12 * b02) + b02 * (b01 * b12 - b11 * b02)
+    let r = min(max(det / 2, -1), 1)
+    let phi = acos(r) / 3
+    let largest = q + 2 * p * cos(phi)
+    let smallest = q + 2 * p * cos(phi + 2 * Double.pi / 3)
+    return (largest, 3 * q - largest - smallest, smallest)
 }
 
 /// Lane-wise minimum, written out (the generic `pointwiseMin` is not inlined).
@@ -312,6 +342,8 @@ enum Tuning {
     static let splitAfter = 0.08
     /// The shape ring also keeps this much before a candidate's trigger, s.
     static let shapeLead = 0.3
+    /// The noise under a candidate's shape is measured over this much before its onset, s.
+    static let spikeNoiseLead = 0.2
     /// How long the tail of a large candidate keeps a new one from starting in it, s.
     static let tailWindow = 0.3
     /// Quiet needed to end the lock-out after a sustained candidate, s (a cycle at 10 Hz).
@@ -379,6 +411,21 @@ enum Tuning {
     /// development traces no twitch has both (the densest twitching raises the floor, but comes
     /// without movements; the wrist evening moves, but its still moments are quiet).
     static let restlessElevation = 1.4
+    /// Settling: a candidate starting within this long (s) after the limb came to rest needs
+    /// `settlingTriggerFactor` times the threshold. The limb is still finding its place; the
+    /// unsettled rule's 2 s memory of movement is not enough after a large one.
+    static let settlingTime = 1.0
+    static let settlingTriggerFactor = 2.4
+    /// Fidgeting: the limb started moving at least `fidgetMovements` times (the size of the ring
+    /// that keeps those times) within the last `fidgetWindow` s; candidates then need
+    /// `fidgetTriggerFactor` times the threshold. A still moment between the restless
+    /// movements of a hand at work is not rest.
+    static let fidgetWindow = 30.0
+    static let fidgetTriggerFactor = 1.5
+    /// Several axes: energy along a second direction above `secondAxisNoise` times what the
+    /// sensor's noise puts there, and under `minPolarization` of the energy along the main one.
+    static let secondAxisNoise = 6.0
+    static let minPolarization = 0.88
     /// Twitches that can wait out the confirm delay at once (a dense burst); when full, the
     /// oldest is reported early.
     static let pendingCapacity = 16
@@ -475,6 +522,11 @@ struct DetectorCore: Sendable {
     private let quietAlpha: Double
 
     private(set) var state: LimbState = .rest
+    /// When the limb last came to rest after moving.
+    private var restSince = -Double.infinity
+    /// The last `fidgetMovements` times the limb started moving, a ring (oldest at the head).
+    private var activeOnsets = SIMD4<Double>(repeating: -Double.infinity)
+    private var activeOnsetHead = 0
     private var lastMovement = -Double.infinity
     private var stillReference = SIMD4<Double>.zero
     private var stillSince = 0.0
@@ -538,6 +590,15 @@ struct DetectorCore: Sendable {
         var peakKnock = 0.0
         var peakVector = 0.0
         var axisEnergy = SIMD4<Double>.zero
+        /// The band signal's cross products (xy, xz, yz): with `axisEnergy`, its covariance.
+        var crossEnergy = SIMD4<Double>.zero
+        /// Steps accumulated into `axisEnergy`.
+        var steps = 0.0
+        /// `axisEnergy`, `crossEnergy` and `steps` as of the last loud step: the twitch itself,
+        /// without the quiet tail that ends it.
+        var loudAxisEnergy = SIMD4<Double>.zero
+        var loudCrossEnergy = SIMD4<Double>.zero
+        var loudSteps = 0.0
         /// Per axis: +1 or -1 once the band signal has gone beyond the hysteresis, else 0.
         var polarity = SIMD4<Double>.zero
         var crossings = SIMD4<Double>.zero
@@ -795,6 +856,8 @@ struct DetectorCore: Sendable {
                     c.polarity[i] = p
                 }
                 c.axisEnergy += band * band
+                c.crossEnergy += SIMD4(band[0], band[0], band[1], 0) * SIMD4(band[1], band[2], band[2], 0)
+                c.steps += 1
                 c.peakEnvelope = max(c.peakEnvelope, envEnergy)
                 c.peakRatio = max(c.peakRatio, wideRatio)
                 c.peakUpperRatio = max(c.peakUpperRatio, upperRatio)
@@ -808,6 +871,9 @@ struct DetectorCore: Sendable {
                 if ratio2 >= release {
                     c.lastLoud = t
                     c.lastLoudIndex = stepIndex
+                    c.loudAxisEnergy = c.axisEnergy
+                    c.loudCrossEnergy = c.crossEnergy
+                    c.loudSteps = c.steps
                 }
                 // A new twitch rising out of the ringing of the last one: close that one at the
                 // trough between them and start the new one there.
@@ -946,12 +1012,21 @@ struct DetectorCore: Sendable {
         var concentration = 0.0
         /// Time, in s, spent above half the peak magnitude.
         var aboveHalf = 0.0
+        /// `concentration` with the sensor's noise taken out of every sample (the mean over the
+        /// quiet lead before the onset): near 1 when one or two samples carry all that stands
+        /// out of the noise (a glitch, a tap seen by a slow sensor), however long the noise
+        /// around them keeps the candidate open.
+        var spikiness = 0.0
     }
 
     private func shapeStats(first: Int, last: Int) -> ShapeStats {
         let n = shape.count
-        let start = max(first, last - n + 1, stepIndex - n + 1)
+        let oldest = stepIndex - n + 1
+        let start = max(first, last - n + 1, oldest)
         guard last >= start else { return ShapeStats() }
+        // The sensor's noise in the same signal: the mean over the quiet lead before the onset.
+        let leadSteps = Int((Tuning.spikeNoiseLead * rate).rounded())
+        let leadStart = max(start - leadSteps, oldest)
         return shape.withUnsafeBufferPointer { buf in
             var top = 0.0
             var second = 0.0
@@ -968,9 +1043,17 @@ struct DetectorCore: Sendable {
             }
             var above = 0
             for k in start...last where buf[k % n] >= top / 4 { above += 1 }
+            var noise = 0.0
+            if leadStart < start {
+                for k in leadStart..<start { noise += buf[k % n] }
+                noise /= Double(start - leadStart)
+            }
+            let count = Double(last - start + 1)
+            let excess = total - count * noise
             return ShapeStats(
                 peak: top, concentration: total > 0 ? (top + second) / total : 0,
-                aboveHalf: Double(above) / rate)
+                aboveHalf: Double(above) / rate,
+                spikiness: excess > 0 ? min(max((top + second - 2 * noise) / excess, 0), 1) : 0)
         }
     }
 
@@ -1019,6 +1102,12 @@ struct DetectorCore: Sendable {
             next = .rest
         }
         if next != state {
+            if next == .active {
+                activeOnsets[activeOnsetHead] = since
+                activeOnsetHead = activeOnsetHead + 1 == activeOnsets.scalarCount ? 0 : activeOnsetHead + 1
+            } else if state == .active {
+                restSince = since
+            }
             state = next
             lastChange = since
             emit(.state(StateChange(time: since, state: next)))
@@ -1061,6 +1150,7 @@ struct DetectorCore: Sendable {
         var report = CandidateReport(
             onset: c.onset, duration: duration, peakMg: stats.peak.squareRoot() * 1000, snr: snr,
             floorMg: c.floorEnergy.squareRoot() * 1000, concentration: stats.concentration,
+            spikiness: stats.spikiness,
             tremorIndex: c.tremorIndex, floorElevation: c.elevation, recentMovementMg: c.recentMovement,
             movementBaselineMg: c.movementBaseline, verdict: .twitch)
         func reject(_ verdict: CandidateVerdict) {
@@ -1093,6 +1183,10 @@ struct DetectorCore: Sendable {
         }
         report.frequency = frequency
         report.halfCycles = n
+        let eigen = symmetricEigenvalues(c.loudAxisEnergy, c.loudCrossEnergy)
+        let trace = eigen.0 + eigen.1 + eigen.2
+        report.polarization = trace > 0 ? eigen.0 / trace : 1
+        report.secondAxisOverNoise = eigen.1 / max(c.loudSteps * c.floorEnergy / 3, 1e-18)
         // Knock: broadband, so the high band carries far more than an oscillation at the
         // candidate's own frequency would put there.
         let expected =
@@ -1154,11 +1248,28 @@ struct DetectorCore: Sendable {
             reject(.unsettled)
             return
         }
+        if c.onset - restSince < Tuning.settlingTime, snr < Tuning.settlingTriggerFactor * triggerRatio {
+            reject(.unsettled)
+            return
+        }
+        // A single motor unit pulls along its fibres: its vibration at the skin has one main
+        // direction. Energy well beyond the noise along a second one is the limb itself moving.
+        if report.secondAxisOverNoise > Tuning.secondAxisNoise, report.polarization < Tuning.minPolarization {
+            reject(.multiaxial)
+            return
+        }
         // Tremor raises the upper band too (its harmonics); that is the tremor rule's business.
         if c.elevation > Tuning.busyElevation, c.tremorIndex <= Tuning.tremorIndex,
             snr < Tuning.busyTriggerFactor * triggerRatio
         {
             reject(.busy)
+            return
+        }
+        // Fidgeting: the limb started moving several times in the last half minute.
+        if c.onset - activeOnsets[activeOnsetHead] < Tuning.fidgetWindow,
+            snr < Tuning.fidgetTriggerFactor * triggerRatio
+        {
+            reject(.restless)
             return
         }
         // Restless: several movements in the last minute and the upper band still raised.

@@ -16,7 +16,8 @@ public enum CandidateVerdict: String, Sendable, Equatable, CaseIterable {
     case frequency
     /// A slow candidate under tremor that does not stand out of the tremor.
     case tremor
-    /// The limb made small movements in the seconds before and the candidate is not loud enough.
+    /// The limb made small movements in the seconds before, or came to rest less than a second
+    /// before, and the candidate is not loud enough.
     case unsettled
     /// The upper band's floor well above its quiet level (muscles working, the sensor shaking)
     /// and the candidate not loud enough to stand out of that.
@@ -24,12 +25,16 @@ public enum CandidateVerdict: String, Sendable, Equatable, CaseIterable {
     /// A hand at work: the limb made several movements in the last minute (movement candidates,
     /// counted with a 60 s decay) and the upper band's floor is still raised. A twitch comes in a
     /// limb at rest; short still moments between the movements of a busy hand do not count as
-    /// rest for it.
+    /// rest for it. Also: the limb started moving four times in the last 30 s (fidgeting) and
+    /// the candidate is not 1.5 times as loud as the threshold asks.
     case restless
     /// Larger than any single motor unit makes at the skin (``TwitchDetector/motorUnitCeilingMg``).
     case tooLarge = "too-large"
     /// The limb's orientation was different after the candidate than before: a movement.
     case reoriented
+    /// Energy along a second direction well beyond the noise: the limb swinging or turning, not
+    /// one motor unit pulling along its fibres.
+    case multiaxial
     /// The limb started moving within the confirmation delay after it.
     case moved
 }
@@ -58,6 +63,16 @@ public struct CandidateReport: Sendable, Equatable {
     public var knockExcess: Double
     /// Share of the energy in the two largest samples (near 1 for a spike).
     public var concentration: Double
+    /// Share of what stands out of the noise (the energy above the sensor's noise level before
+    /// the onset) in the two largest samples: near 1 for a glitch or a tap a slow sensor saw in
+    /// one or two samples, well under for an oscillation.
+    public var spikiness: Double
+    /// Share of the 9-40 Hz energy along its main direction (the largest eigenvalue of the
+    /// three axes' covariance over their sum): near 1 for a twitch, which vibrates along one
+    /// line; 1/3 for energy spread evenly over all directions.
+    public var polarization: Double
+    /// Energy along the second direction over what the sensor's noise alone puts there.
+    public var secondAxisOverNoise: Double
     /// Whole-band floor over upper-band floor (energies): high under tremor.
     public var tremorIndex: Double
     /// Upper-band (15-40 Hz) floor over its quietest level in the last minutes (energies): above
@@ -78,6 +93,7 @@ public struct CandidateReport: Sendable, Equatable {
         onset: Double, duration: Double = .nan, peakMg: Double = .nan, snr: Double = .nan,
         floorMg: Double = .nan, frequency: Double = .nan, halfCycles: Double = .nan,
         knockRatio: Double = .nan, knockExcess: Double = .nan, concentration: Double = .nan,
+        spikiness: Double = .nan, polarization: Double = .nan, secondAxisOverNoise: Double = .nan,
         tremorIndex: Double = .nan, floorElevation: Double = .nan, recentMovementMg: Double = .nan,
         movementBaselineMg: Double = .nan,
         afterMovementMg: Double = .nan, orientationChangeMg: Double = .nan, orientationLimitMg: Double = .nan,
@@ -93,6 +109,9 @@ public struct CandidateReport: Sendable, Equatable {
         self.knockRatio = knockRatio
         self.knockExcess = knockExcess
         self.concentration = concentration
+        self.spikiness = spikiness
+        self.polarization = polarization
+        self.secondAxisOverNoise = secondAxisOverNoise
         self.tremorIndex = tremorIndex
         self.floorElevation = floorElevation
         self.recentMovementMg = recentMovementMg
@@ -110,6 +129,8 @@ public struct CandidateReport: Sendable, Equatable {
             && same(a.snr, b.snr) && same(a.floorMg, b.floorMg) && same(a.frequency, b.frequency)
             && same(a.halfCycles, b.halfCycles) && same(a.knockRatio, b.knockRatio)
             && same(a.knockExcess, b.knockExcess) && same(a.concentration, b.concentration)
+            && same(a.spikiness, b.spikiness) && same(a.polarization, b.polarization)
+            && same(a.secondAxisOverNoise, b.secondAxisOverNoise)
             && same(a.tremorIndex, b.tremorIndex) && same(a.floorElevation, b.floorElevation)
             && same(a.recentMovementMg, b.recentMovementMg)
             && same(a.movementBaselineMg, b.movementBaselineMg)

@@ -262,6 +262,7 @@ struct Replay: AsyncParsableCommand {
                 if !quiet { emitter.emit(e) }
             case .state(let change):
                 summary.change(to: change.state, at: change.time)
+                if explain { emitter.explain(change) }
             case .gap(let gap):
                 summary.counter.gap(from: gap.from, to: gap.to)
             case .candidate(let report):
@@ -386,6 +387,8 @@ struct Emitter {
             ("snr", v(r.snr, 2)), ("floor_mg", v(r.floorMg, 2)), ("freq_hz", v(r.frequency, 1)),
             ("half_cycles", v(r.halfCycles, 0)), ("knock_ratio", v(r.knockRatio, 3)),
             ("knock_excess", v(r.knockExcess, 3)), ("concentration", v(r.concentration, 3)),
+            ("spikiness", v(r.spikiness, 3)), ("polarization", v(r.polarization, 3)),
+            ("second_axis", v(r.secondAxisOverNoise, 2)),
             ("tremor_index", v(r.tremorIndex, 2)), ("floor_elevation", v(r.floorElevation, 2)),
             ("recent_movement_mg", v(r.recentMovementMg, 2)),
             ("movement_baseline_mg", v(r.movementBaselineMg, 2)),
@@ -403,6 +406,18 @@ struct Emitter {
             var s = "# candidate \(r.verdict.rawValue)"
             for (k, x) in fields where x != "null" { s += " \(k)=\(x)" }
             out.append(s + "\n")
+        }
+    }
+
+    /// A change of the limb's state (`--explain`), so candidates can be read against it.
+    func explain(_ change: StateChange) {
+        switch format {
+        case .jsonl:
+            var s = "{\"state\": \"\(change.state.rawValue)\", \"onset_s\": \(fixed(change.time, 3))"
+            if let file { s += ", \"file\": \(jsonString(file))" }
+            out.append(s + "}\n")
+        case .csv, .text:
+            out.append("# state \(change.state.rawValue) onset_s=\(fixed(change.time, 3))\n")
         }
     }
 

@@ -15,17 +15,16 @@ public import TwitchCore
 /// 1; the default 0.5 needs about 3.3 times.
 ///
 /// What the default trades (measured, BENCHMARKS.md "Detector against real life"): on the
-/// labelled development traces it finds 93 % of the twitches a sensor can resolve (peak at least
-/// five times its in-band noise), with 99.7 % of its events real and 0.7 false twitches per hour
-/// of rest. On a real 21-hour wrist recording that nobody labelled (day, evening, a night) it
-/// still reports 6.0 events an hour of recording (9.6 an hour of rest), none above the
-/// motor-unit ceiling; most are small, sharp movements of a busy hand that look like twitches
-/// in every measurement the detector makes. Raising it finds twitches nearer the noise floor at
-/// a steep price (at 0.6: recall 94.5 %, precision 97.9 %, 5.1 false twitches per hour of rest,
-/// 12.5 events an hour on the wrist recording); lowering it keeps only larger, clearer twitches
-/// (at 0.4: recall 89 %, precision 99.7 %, 4.1 an hour on the wrist recording). Most of what it
-/// misses is within twice the resolvable floor, or on 100 Hz sensors, where fast twitches and
-/// knocks look alike.
+/// labelled development traces it finds 93.5 % of the twitches a sensor can resolve (peak at
+/// least five times its in-band noise), with no false twitch. On a real 21-hour wrist recording
+/// that nobody labelled (day, evening, a night) it reports 1.9 events an hour of recording (3.0
+/// an hour of rest), none above the motor-unit ceiling; what remains are small, sharp movements
+/// of a hand that look like twitches in every measurement the detector makes. Raising it finds
+/// twitches nearer the noise floor at a steep price (at 0.6: recall 93.75 %, precision 98.7 %,
+/// 3.6 false twitches per hour of rest, 5.8 events an hour on the wrist recording); lowering it
+/// keeps only larger, clearer twitches (at 0.4: recall 88.5 %, precision 100 %, 1.1 an hour on
+/// the wrist recording). Most of what it misses is within twice the resolvable floor, or on
+/// 100 Hz sensors, where fast twitches and knocks look alike.
 public struct Sensitivity: Sendable, Equatable {
     /// 0 (only large, clear twitches) ... 1 (anything that stands out of the noise).
     public var value: Double
@@ -141,13 +140,14 @@ public enum DetectorOutput: Sendable, Equatable {
 ///    that comparison, or three times the limb's own quiet sway (a twitch moves tissue, not the
 ///    limb); and, when the 15-40 Hz floor is above 1.5 times its quiet level of the last
 ///    minutes (working muscles, a busy hand) and no tremor explains it, unless it stands 1.6
-///    times the threshold out of that floor. Three more from the same recording: a twitch
-///    vibrates along one line (one motor unit pulling along its fibres), so a candidate with
-///    energy along a second direction more than 6 times the noise's and under 88 % of it along
-///    the main one is the limb itself (``CandidateVerdict/multiaxial``); within 1 s after the
-///    limb came to rest it needs 2.4 times the threshold (the limb is still settling); and
-///    after the limb started moving four times within 30 s (a hand fidgeting) it needs 1.5
-///    times the threshold. Each candidate's measurements and verdict
+///    times the threshold out of that floor. More from the same recording: a twitch vibrates
+///    along one line (one motor unit pulling along its fibres), so a candidate with energy
+///    along a second direction more than 15 times the noise's and under 88 % of it along the
+///    main one is the limb itself (``CandidateVerdict/multiaxial``); within 1 s after the limb
+///    came to rest it needs twice the threshold (the limb is still settling); after the limb
+///    started moving twice within 50 s it needs 84 % of its energy along one direction, and
+///    after four times 1.5 times the threshold (a hand fidgeting); and a slow candidate (under
+///    11 Hz) with a knock ratio above 0.39 is a jolt. Each candidate's measurements and verdict
 ///    (``CandidateReport``) are emitted when ``DetectorConfiguration/explain`` is on.
 public struct TwitchDetector: Sendable {
     public let configuration: DetectorConfiguration
@@ -360,6 +360,14 @@ enum Tuning {
     static let maxFrequency = 45.0
     /// Knock: peak high-band envelope over peak twitch-band envelope above this.
     static let knockRatio = 0.5
+    /// A candidate slower than `slowKnockFrequency` (Hz) puts almost nothing of its own into
+    /// the knock band, so a knock ratio above `slowKnockRatio` already makes it a jolt (the
+    /// wrist bumping, a tap), with the knock band's envelope only `slowKnockVisible` times its
+    /// floor (amplitude): on a real wrist, most of the near-threshold slow candidates left were
+    /// these.
+    static let slowKnockFrequency = 11.0
+    static let slowKnockRatio = 0.39
+    static let slowKnockVisible = 1.5
     /// ... with the knock band's own envelope at least this many times its floor (amplitude).
     static let knockVisible = 3.0
     /// Share of a candidate's energy in its two largest samples above which it is a spike.
@@ -397,7 +405,7 @@ enum Tuning {
     /// every small burst of it looks like a twitch. Candidates then need `busyTriggerFactor`
     /// times the threshold (not under tremor, see `tremorIndex`, whose harmonics raise it too).
     static let busyElevation = 1.5
-    static let busyTriggerFactor = 1.6
+    static let busyTriggerFactor = 1.4
     /// Restless: a limb that made at least `restlessMovements` movements in about the last
     /// minute, counted with this decay, s ... Movements are the candidates that show the limb
     /// itself moving: moved, reoriented, too large, sustained, unsettled, and knocks larger than
@@ -415,16 +423,19 @@ enum Tuning {
     /// `settlingTriggerFactor` times the threshold. The limb is still finding its place; the
     /// unsettled rule's 2 s memory of movement is not enough after a large one.
     static let settlingTime = 1.0
-    static let settlingTriggerFactor = 2.4
+    static let settlingTriggerFactor = 2.0
     /// Fidgeting: the limb started moving at least `fidgetMovements` times (the size of the ring
     /// that keeps those times) within the last `fidgetWindow` s; candidates then need
     /// `fidgetTriggerFactor` times the threshold. A still moment between the restless
     /// movements of a hand at work is not rest.
-    static let fidgetWindow = 30.0
+    static let fidgetWindow = 50.0
     static let fidgetTriggerFactor = 1.5
+    /// After two movement onsets within `fidgetWindow`, the polarization a candidate needs: a
+    /// clean one-direction vibration, not the limb still swinging between movements.
+    static let fidgetPolarization = 0.84
     /// Several axes: energy along a second direction above `secondAxisNoise` times what the
     /// sensor's noise puts there, and under `minPolarization` of the energy along the main one.
-    static let secondAxisNoise = 6.0
+    static let secondAxisNoise = 15.0
     static let minPolarization = 0.88
     /// Twitches that can wait out the confirm delay at once (a dense burst); when full, the
     /// oldest is reported early.
@@ -1208,10 +1219,21 @@ struct DetectorCore: Sendable {
         // The knock band must itself stand out of its own noise: a broadband burst does; a small
         // twitch near the floor, whose ratio is mostly noise over noise, does not.
         let knockVisible = c.peakKnock > Tuning.knockVisible * Tuning.knockVisible * c.knockFloorEnergy
+        // A slow candidate leaks almost nothing into the knock band: less broadband energy
+        // already makes it a jolt.
+        let slow = frequency < Tuning.slowKnockFrequency
         if knockVisible && knockRatio > Tuning.knockRatio + allowance
             || stats.concentration > Tuning.spikeConcentration
         {
             lastMovement = t
+            reject(.knock)
+            return
+        }
+        // A slow jolt is not itself a movement of the limb (it may be a twitch a noisy slow
+        // sensor blurred): rejected, but the limb stays at rest.
+        if slow && knockRatio > Tuning.slowKnockRatio + allowance
+            && c.peakKnock > Tuning.slowKnockVisible * Tuning.slowKnockVisible * c.knockFloorEnergy
+        {
             reject(.knock)
             return
         }
@@ -1265,10 +1287,18 @@ struct DetectorCore: Sendable {
             reject(.busy)
             return
         }
-        // Fidgeting: the limb started moving several times in the last half minute.
+        // Fidgeting: the limb started moving four times in the last 50 s.
         if c.onset - activeOnsets[activeOnsetHead] < Tuning.fidgetWindow,
             snr < Tuning.fidgetTriggerFactor * triggerRatio
         {
+            reject(.restless)
+            return
+        }
+        // Between the movements of a hand at work (two onsets in the last 50 s), only a
+        // clean single-direction vibration is a twitch.
+        let secondNewest = activeOnsets[
+            (activeOnsetHead + activeOnsets.scalarCount - 2) % activeOnsets.scalarCount]
+        if c.onset - secondNewest < Tuning.fidgetWindow, report.polarization < Tuning.fidgetPolarization {
             reject(.restless)
             return
         }

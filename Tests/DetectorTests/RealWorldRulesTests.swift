@@ -35,11 +35,29 @@ struct RealWorldRulesTests {
         }
     }
 
+    /// A burst tracing an ellipse: `major` g along y, `minor` g along x a quarter cycle later.
+    static func elliptical(
+        onset: Double, frequency: Double, major: Double, minor: Double
+    ) -> @Sendable (Double) -> Vector3 {
+        { t in
+            let dt = t - onset
+            guard dt >= 0, dt < 0.24 else { return .zero }
+            let a = exp(-dt / 0.03)
+            let w = 2 * Double.pi * frequency * dt
+            return Vector3(x: minor * a * cos(w), y: major * a * sin(w), z: 0)
+        }
+    }
+
+    /// A click: 5 ms of 5 mg along y (broadband), at `onset`.
+    static func click(at onset: Double) -> @Sendable (Double) -> Vector3 {
+        { t in t >= onset && t < onset + 0.005 ? Vector3(x: 0, y: 0.005, z: 0) : .zero }
+    }
+
     func verdicts(
-        _ components: [@Sendable (Double) -> Vector3], duration: Double = 104
+        _ components: [@Sendable (Double) -> Vector3], duration: Double = 104, noise: Double = 0.0005
     ) throws -> (twitches: [TwitchEvent], reports: [CandidateReport]) {
         let synth = Synth(
-            rate: 400, duration: duration, noise: 0.0005, components: components + [restingLimb])
+            rate: 400, duration: duration, noise: noise, components: components + [restingLimb])
         let all = try outputs(synth.samples(), rate: 400, explain: true)
         let reports = all.compactMap { if case .candidate(let r) = $0 { r } else { nil } }
         let twitches = all.compactMap { if case .twitch(let e) = $0 { e } else { nil } }
@@ -87,5 +105,30 @@ struct RealWorldRulesTests {
         #expect(lineReport.verdict == .twitch, "\(line.reports)")
         #expect(lineReport.polarization > 0.95)
         #expect(line.twitches.count == 1)
+    }
+
+    @Test("after two movements in 50 s, a burst with much of its energy off its main line is not a twitch")
+    func betweenMovements() throws {
+        // 6 mg along y, 4.5 mg along x: under 80 % along one direction, and the second direction
+        // within what the multiaxial rule lets through.
+        let burst = Self.elliptical(onset: 95, frequency: 20, major: 0.006, minor: 0.0045)
+        let moved = try verdicts([Self.movement(at: 60), Self.movement(at: 75), burst], noise: 0.001)
+        let report = try #require(moved.reports.first { abs($0.onset - 95) < 0.05 })
+        #expect(report.verdict == .restless, "\(moved.reports)")
+        #expect(report.polarization < 0.84)
+        let still = try verdicts([burst], noise: 0.001)
+        #expect(verdict(at: 95, in: still.reports) == .twitch, "\(still.reports)")
+    }
+
+    @Test("a slow burst with a click in it is a jolt; without the click it is a twitch")
+    func slowJolt() throws {
+        let slow = twitch(onset: 95, frequency: 7, peak: 0.012, decay: 0.05)
+        let jolt = try verdicts([slow, Self.click(at: 95)])
+        let report = try #require(jolt.reports.first { abs($0.onset - 95) < 0.05 })
+        #expect(report.verdict == .knock, "\(jolt.reports)")
+        #expect(report.knockRatio < 0.5)  // below the knock ratio of a fast candidate
+        #expect(report.frequency < 11)
+        let plain = try verdicts([slow])
+        #expect(verdict(at: 95, in: plain.reports) == .twitch, "\(plain.reports)")
     }
 }

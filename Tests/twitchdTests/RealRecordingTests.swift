@@ -14,8 +14,8 @@ func realDataDirectory() -> URL {
 struct RealRecordingTests {
     /// The whole 21 h GENEActiv wrist recording from the sleeppy package (day, evening, a night):
     /// nobody labelled twitches in it, so every event is a candidate false alarm. No event may be
-    /// larger than one motor unit makes (the detector's ceiling, 300 mg), and the rate must stay
-    /// at what BENCHMARKS.md reports (10.9 an hour; the issue's target of 2 is not met yet).
+    /// larger than one motor unit makes (the detector's ceiling, 300 mg), and there may be at
+    /// most 2 an hour of recording (issue 9's target; BENCHMARKS.md reports 1.90).
     @Test func sleeppyWristRecording() throws {
         let file = realDataDirectory().appendingPathComponent("sleeppy/demo.bin")
         guard FileManager.default.fileExists(atPath: file.path) else {
@@ -37,10 +37,6 @@ struct RealRecordingTests {
         let hz = try #require(value("Measurement Frequency:"))
         let hours = pages * 300 / hz / 3600
         let r = try twitchd(["replay", "--format", "jsonl", file.path])
-        if r.status == 65, r.stdout.isEmpty {
-            print("skipping: this build cannot read GENEActiv .bin yet: \(r.stderr)")
-            return
-        }
         #expect(r.status == 0, "\(r.stderr)")
         let events = try jsonLines(r.stdout).filter { $0["offset_s"] != nil }
         let peaks = events.compactMap { ($0["peak_mg"] as? NSNumber)?.doubleValue }
@@ -49,6 +45,6 @@ struct RealRecordingTests {
             "sleeppy demo.bin: \(events.count) events in \(hours) h, \(perHour) per hour, max \(peaks.max() ?? 0) mg"
         )
         #expect(peaks.allSatisfy { $0 <= 300 }, "\(peaks.filter { $0 > 300 })")
-        #expect(perHour <= 8, "\(events.count) events in \(hours) h")
+        #expect(perHour <= 2, "\(events.count) events in \(hours) h")
     }
 }

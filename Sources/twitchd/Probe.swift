@@ -1,7 +1,7 @@
 import Accelerometers
 import ArgumentParser
 import SensorBus
-import SensorSim
+import Sensors
 import TwitchCore
 
 #if canImport(Glibc)
@@ -43,9 +43,9 @@ struct Probe: AsyncParsableCommand {
 
     func run() async throws {
         let opened: OpenedBus
-        do { opened = try OpenedBus(spec: bus, realTime: false) } catch {
+        do { opened = try OpenedBus(spec: bus, clock: .virtual) } catch {
             printError("twitchd probe: \(error.description)")
-            throw ExitCode(error.exitCode)
+            throw ExitCode(error.exit.rawValue)
         }
         let addresses = address.map { [$0] } ?? ChipKind.allAddresses
         _ = StandardOutput.line(
@@ -106,61 +106,6 @@ struct Probe: AsyncParsableCommand {
             return "self-check failed: \(error)"
         }
     }
-}
-
-/// A bus opened from `--bus`: the Linux adapter, or a simulated one.
-struct OpenedBus {
-    var adapter: any BusAdapter
-    var time: any TimeSource
-    /// The simulated chip, when the bus is `sim:`.
-    var simulated: SimulatedChip?
-    var busNumber: Int?
-
-    /// Opens `/dev/i2c-N` or `sim:CHIP[@ADDR]`. A simulated bus runs on a virtual clock (as fast
-    /// as possible) unless `realTime`; it is fed by `source` or a resting limb.
-    init(spec: String, realTime: Bool, source: (any SampleSource)? = nil) throws(CommandError) {
-        if spec.lowercased().hasPrefix("sim:") {
-            let clock: any TimeSource = realTime ? SystemTime.shared : VirtualClock()
-            guard let a = SimulatedAdapter(spec: spec, source: source ?? RestingSource(), time: clock) else {
-                throw CommandError(
-                    "unknown simulated bus '\(spec)': use sim:adxl345, sim:lis3dh, sim:mpu6050 or sim:adxl355 "
-                        + "(optionally @ADDR)", exit: .usage)
-            }
-            adapter = a
-            time = clock
-            simulated = a.chips.first
-            busNumber = nil
-            return
-        }
-        do {
-            adapter = try LinuxI2CAdapter(path: spec)
-        } catch {
-            throw CommandError(error.description, exit: Self.exit(for: error))
-        }
-        time = SystemTime.shared
-        simulated = nil
-        busNumber = Int(spec.split(separator: "-").last ?? "")
-    }
-
-    static func exit(for e: BusError) -> SysExit {
-        switch e.kind {
-        case .permissionDenied: return .noPerm
-        case .noSuchBus, .deviceGone, .addressNotAcknowledged: return .unavailable
-        case .unsupported: return .unavailable
-        default: return .ioErr
-        }
-    }
-}
-
-/// An error for the user with the exit status it maps to.
-struct CommandError: Error, CustomStringConvertible {
-    var description: String
-    var exit: SysExit
-    init(_ description: String, exit: SysExit) {
-        self.description = description
-        self.exit = exit
-    }
-    var exitCode: Int32 { exit.rawValue }
 }
 
 func parseAddress(_ text: String) throws -> UInt8 {

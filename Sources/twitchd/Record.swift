@@ -1,8 +1,8 @@
 import Accelerometers
 import ArgumentParser
-import GPIO
 import SensorBus
 import SensorSim
+import Sensors
 import Synchronization
 import Traces
 import TwitchCore
@@ -111,50 +111,20 @@ struct Record: AsyncParsableCommand {
                 simSource = SimulatorSampleSource(simulator: sim)
             }
         }
-        let opened: OpenedBus
-        do { opened = try OpenedBus(spec: bus, realTime: !fast, source: simSource) } catch {
+        let opened: OpenedSensor
+        do {
+            opened = try OpenedSensor.open(
+                SensorRequest(
+                    bus: bus, address: address, chip: kind,
+                    settings: AccelerometerSettings(
+                        rateHz: rate, rangeG: range, useFIFO: !noFifo, readOnlyOnEdges: edgesOnly),
+                    interrupt: interrupt, clock: fast ? .virtual : .real, feed: simSource))
+        } catch {
             printError("twitchd record: \(error.description)")
-            throw ExitCode(error.exitCode)
+            throw ExitCode(error.exit.rawValue)
         }
-
-        // Find the device: the given address, or the first supported chip on the bus.
-        let target: UInt8
-        if let address {
-            target = address
-        } else {
-            let found = Accelerometer.probe(adapter: opened.adapter).first { r in
-                r.chip != nil && (kind == nil || r.chip == kind)
-            }
-            guard let f = found else {
-                printError(
-                    "twitchd record: no supported accelerometer on \(opened.adapter.name) (try `twitchd probe`)"
-                )
-                throw ExitCode(SysExit.unavailable.rawValue)
-            }
-            target = f.address
-        }
-        let device: any SensorBus
-        do { device = try opened.adapter.device(at: target) } catch {
-            printError("twitchd record: \(error)")
-            throw ExitCode(OpenedBus.exit(for: error).rawValue)
-        }
-
-        var line: (any InterruptLine)? = opened.simulated?.interruptLine
-        if let interrupt {
-            do {
-                line = try GPIODataReadyLine(try GPIOLineSpec(parsing: interrupt))
-            } catch {
-                printError("twitchd record: --interrupt \(interrupt): \(error)")
-                throw ExitCode(
-                    error.kind == .permissionDenied ? SysExit.noPerm.rawValue : SysExit.unavailable.rawValue)
-            }
-        }
-
-        let settings = AccelerometerSettings(
-            rateHz: rate, rangeG: range, useFIFO: !noFifo, readOnlyOnEdges: edgesOnly)
-        let sensor = ResilientAccelerometer(
-            bus: device, chip: kind.map { .chip($0) } ?? .auto, settings: settings, interrupt: line,
-            time: opened.time)
+        let sensor = opened.sensor
+        let device = sensor.bus
 
         recordStop.store(false, ordering: .relaxed)
         signal(SIGINT) { _ in recordStop.store(true, ordering: .relaxed) }
@@ -206,8 +176,8 @@ struct Record: AsyncParsableCommand {
                     "range_g": c.map { fmtNumber($0.rangeG) } ?? "0",
                     "location": location,
                     "start_time": RFC3339.format(Double(first.realtimeNs) * 1e-9),
-                    "bus": opened.adapter.name,
-                    "address": hexAddress(target),
+                    "bus": opened.bus.adapter.name,
+                    "address": hexAddress(opened.address),
                     "mode": c.map { $0.useFIFO ? "fifo watermark \($0.watermark)" : "bypass" } ?? "",
                 ])
                 do { writer = try TraceWriter(path: output, metadata: meta) } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Daemon
 import Journal
 import Logging
+import Sensors
 import TwitchCore
 
 #if canImport(FoundationEssentials)

@@ -137,7 +137,9 @@ let package = Package(
         .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C"]),
         .testTarget(
             name: "AccelerometersTests",
-            dependencies: ["Accelerometers", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore"]),
+            dependencies: [
+                "Accelerometers", "Sensors", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore",
+            ]),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD"], exclude: ["Fixtures"]),
         .testTarget(
             name: "JournalTests",
@@ -147,7 +149,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
+            dependencies: ["Daemon", "Sensors", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
         .testTarget(
             name: "SensorsTests",
             dependencies: [

@@ -9,10 +9,10 @@ import TwitchCore
 ///
 /// ```swift
 /// // Find sensors: ID registers only, nothing configured.
-/// let found = Accelerometer.probe(adapter: try LinuxI2CAdapter(path: "/dev/i2c-1"))
+/// let found = Accelerometer.probe(adapter: try LinuxI2CAdapter(path: "/dev/i2c-1"), chips: chips)
 ///
 /// // Stream one (FIFO, ~400-500 Hz, ±2 g by default).
-/// let accel = try Accelerometer(bus: bus, chip: .auto, settings: .default, interrupt: line,
+/// let accel = try Accelerometer(bus: bus, chip: .identify(among: chips), settings: .default, interrupt: line,
 ///                               time: SystemTime.shared)
 /// try accel.start()
 /// let r = try accel.read(into: buffer)   // r.count samples, r.lost samples lost, r.overrun
@@ -20,12 +20,12 @@ import TwitchCore
 /// try accel.standby()
 ///
 /// // Or let the wrapper retry, re-probe and re-configure, and report what happened:
-/// let sensor = ResilientAccelerometer(bus: bus, settings: .default, interrupt: line,
+/// let sensor = ResilientAccelerometer(bus: bus, chip: .chip(.adxl345), interrupt: line,
 ///                                     time: SystemTime.shared)
 /// let r = sensor.read(into: buffer)       // never throws; r.event: connected/lost/back/overrun
 /// ```
 ///
-/// Supported chips and their tables: ``ChipKind``. Settings: ``AccelerometerSettings`` (rate,
+/// Each chip and its table: ``ChipKind`` (one per driver file; the list is the `Sensors` registry). Settings: ``AccelerometerSettings`` (rate,
 /// range, FIFO or bypass, watermark). Each sample: ``TimedSample`` (monotonic and wall-clock ns,
 /// acceleration in g).
 public final class Accelerometer {
@@ -61,15 +61,15 @@ public final class Accelerometer {
     /// 200 ms of samples have been seen).
     public var measuredRate: Double { clock.rateHz }
 
-    /// Creates the engine. With `.auto`, reads the ID registers now to find out which chip it is.
+    /// Creates the engine. With `.identify`, reads the ID registers now to find out which chip it is.
     public init(
-        bus: any SensorBus, chip: ChipSelection = .auto, settings: AccelerometerSettings = .default,
+        bus: any SensorBus, chip: ChipSelection, settings: AccelerometerSettings = .default,
         interrupt: (any InterruptLine)? = nil, time: any TimeSource
     ) throws(AccelerometerError) {
         let kind: ChipKind
         switch chip {
         case .chip(let k): kind = k
-        case .auto: kind = try Accelerometer.identify(bus: bus)
+        case .identify(let chips): kind = try Accelerometer.identify(bus: bus, among: chips)
         }
         self.bus = bus
         self.interrupt = interrupt
@@ -77,36 +77,26 @@ public final class Accelerometer {
         self.configuration = ChipConfiguration(chip: kind, settings: settings)
         self.driver = kind.driver
         self.clock = SampleClock(nominalRateHz: configuration.rateHz)
-        let table = ChipKind.table(kind)
+        let table = kind.table
         raw = UnsafeMutableRawBufferPointer.allocate(
             byteCount: max(table.fifoFrames, 1) * table.frameBytes + 64, alignment: 8)
     }
 
     deinit { raw.deallocate() }
 
-    /// Identifies the chip at `bus` by its ID register(s).
-    public static func identify(bus: any SensorBus) throws(AccelerometerError) -> ChipKind {
+    /// Identifies the chip at `bus` by its ID register(s), trying those of `chips` that can
+    /// answer at its address.
+    public static func identify(bus: any SensorBus, among chips: [ChipKind]) throws(AccelerometerError)
+        -> ChipKind
+    {
         var lastRegister: UInt8 = 0
         var lastValue: UInt8 = 0
-        for kind in ChipKind.candidates(at: bus.address) {
+        for kind in chips where kind.addresses.contains(bus.address) {
             let (register, value) = kind.identification
             let found: UInt8
             do { found = try bus.readRegister(register) } catch { throw .bus(error) }
             if found == value {
-                if kind == .adxl355 {
-                    // Check the other two ID registers as well.
-                    var ids: (UInt8, UInt8) = (0, 0)
-                    do {
-                        try withUnsafeMutableBytes(of: &ids) { (b) throws(BusError) in
-                            try bus.readRegisters(0x01, into: b)
-                        }
-                    } catch { throw .bus(error) }
-                    guard ids.0 == ADXL355.fullID[1], ids.1 == ADXL355.fullID[2] else {
-                        throw .wrongID(
-                            chip: .adxl355, device: bus.name, register: 0x01, expected: ADXL355.fullID[1],
-                            found: ids.0)
-                    }
-                }
+                try kind.driver.confirmIdentity(bus)
                 return kind
             }
             lastRegister = register

@@ -62,11 +62,11 @@ public struct OpenedBus {
             case .paced(let speed): time = speed == 1 ? SystemTime.shared : PacedClock(speed: speed)
             }
             guard
-                let a = SimulatedAdapter(
+                let a = ChipRegistry.simulatedAdapter(
                     spec: spec, source: feed ?? RestingSource(), time: time, oscillatorError: oscillatorError)
             else {
                 throw SensorOpenError(
-                    "unknown simulated bus '\(spec)': use sim:adxl345, sim:lis3dh, sim:mpu6050 or sim:adxl355 (optionally @ADDR)",
+                    "unknown simulated bus '\(spec)': use \(ChipRegistry.simulatedBusList) (optionally @ADDR)",
                     exit: .usage)
             }
             adapter = a
@@ -168,7 +168,7 @@ public final class OpenedSensor {
         } else if let model = opened.simulated {
             address = model.address
         } else {
-            let found = Accelerometer.probe(adapter: opened.adapter).first { r in
+            let found = Accelerometer.probe(adapter: opened.adapter, chips: ChipRegistry.kinds).first { r in
                 r.chip != nil && (request.chip == nil || r.chip == request.chip)
             }
             guard let found else {
@@ -195,7 +195,8 @@ public final class OpenedSensor {
             }
         }
         let driver = ResilientAccelerometer(
-            bus: device, chip: request.chip.map { .chip($0) } ?? .auto, settings: request.settings,
+            bus: device, chip: request.chip.map { .chip($0) } ?? .identify(among: ChipRegistry.kinds),
+            settings: request.settings,
             interrupt: line, time: opened.time)
         let busName =
             opened.simulated.map { BusName.simulated($0.chipName) }

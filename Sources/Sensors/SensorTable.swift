@@ -24,11 +24,13 @@ extension SourceFactories {
     static func request(for sensor: SensorConfiguration) throws(SourceError) -> (SensorRequest, Double) {
         let chip: ChipKind?
         if sensor.chip == .auto {
-            chip = nil
-        } else if let kind = ChipKind(rawValue: sensor.chip.rawValue) {
-            chip = kind
+            chip = sensor.isSimulated ? SensorTables.simulatedChip(sensor)?.kind : nil
+        } else if let row = ChipRegistry.named(sensor.chip.rawValue) {
+            chip = row.kind
         } else {
-            throw SourceError("no driver for \(sensor.chip.rawValue) in this build", transient: false)
+            throw SourceError(
+                "no driver for \(sensor.chip.rawValue) in this build (\(ChipRegistry.nameList))",
+                transient: false)
         }
         var address: UInt8? = nil
         if case .fixed(let a) = sensor.address { address = a }
@@ -52,21 +54,37 @@ extension SourceFactories {
             request.settings.rateHz = rate
             request.oscillatorError = 0
         } else {
-            var c = SimulationConfiguration()
-            c.seed = sensor.seed ?? 1
-            c.duration = nil
-            c.rate = sensor.rate
-            c.sensor = SensorModel.named(String(sensor.bus.dropFirst(4))) ?? .adxl355
-            c.oscillatorError = 0  // the chip model has its own oscillator error
-            c.location = sensor.location
-            if let v = sensor.twitchesPerMinute { c.twitchesPerMinute = v }
-            if let v = sensor.episodesPerHour { c.episodesPerHour = v }
             do {
-                request.feed = SimulatorSampleSource(simulator: try TraceSimulator(configuration: c))
+                request.feed = SimulatorSampleSource(
+                    simulator: try TraceSimulator(configuration: SensorTables.simulation(for: sensor)))
             } catch {
                 throw SourceError("simulator: \(error.description)", transient: false)
             }
         }
         return (request, rate)
+    }
+}
+
+/// What the `[[sensor]]` tables mean to the sensor layer.
+enum SensorTables {
+    /// The chip a `sim:CHIP` bus holds.
+    static func simulatedChip(_ sensor: SensorConfiguration) -> ChipDescription? {
+        guard sensor.isSimulated else { return nil }
+        return ChipRegistry.named(String(sensor.bus.dropFirst(4)))
+    }
+
+    /// The trace simulator's settings for a simulated sensor without a trace: the limb, at the
+    /// configured rate, with the chip's noise (the chip model adds its own oscillator error).
+    static func simulation(for sensor: SensorConfiguration) -> SimulationConfiguration {
+        var c = SimulationConfiguration()
+        c.seed = sensor.seed ?? 1
+        c.duration = nil
+        c.rate = sensor.rate
+        c.sensor = simulatedChip(sensor)?.noise ?? c.sensor
+        c.oscillatorError = 0
+        c.location = sensor.location
+        if let v = sensor.twitchesPerMinute { c.twitchesPerMinute = v }
+        if let v = sensor.episodesPerHour { c.episodesPerHour = v }
+        return c
     }
 }

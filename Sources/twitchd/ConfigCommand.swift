@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import Sensors
 import TwitchCore
 
 #if canImport(FoundationEssentials)
@@ -18,14 +19,19 @@ struct ConfigCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
-            abstract: "Validate a configuration file; every error is listed with its file, line and key.")
+            abstract: "Validate a configuration file; every error is listed with its file, line and key.",
+            discussion: """
+                Runs exactly the checks `twitchd run` (and its reload on SIGHUP) runs: each chip's \
+                rates, ranges and addresses, one GPIO line per sensor, one `auto` sensor per bus, \
+                what the simulator accepts. Chips: \(ChipRegistry.nameList).
+                """)
 
         @Argument(help: "The configuration file.")
         var file: String = DaemonConfiguration.defaultPath
 
         func run() throws {
             do {
-                let c = try ConfigLoader.load(path: file)
+                let c = try SensorConfigurations.load(path: file)
                 var out = "\(file): OK, \(c.sensors.count) sensor\(c.sensors.count == 1 ? "" : "s")\n"
                 for s in c.sensors {
                     let interrupt = s.interrupt.map { "interrupt \($0)" } ?? "polled"

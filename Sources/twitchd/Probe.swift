@@ -14,11 +14,11 @@ struct Probe: AsyncParsableCommand {
         commandName: "probe",
         abstract: "Find supported accelerometers on an I2C bus and check that they work.",
         discussion: """
-            Reads the ID register at every address a supported chip can have (ADXL345 0x53/0x1D, \
-            LIS3DH 0x18/0x19, MPU-6050 0x68/0x69, ADXL355 0x1D/0x53) before touching anything else. \
-            For each chip found it streams a quarter of a second and checks that the mean is a \
-            plausible 1 g (the sensor at rest), then runs the chip's self-test where it has one \
-            (ADXL345 SELF_TEST, LIS3DH ST, ADXL355 ST1/ST2) and leaves the chip in standby.
+            Reads the ID register at every address a supported chip can have \
+            (\(ChipRegistry.addressSummary)) before touching anything else. For each chip found it \
+            streams a quarter of a second and checks that the mean is a plausible 1 g (the sensor \
+            at rest), then runs the chip's self-test where it is judged (\(ChipRegistry.selfTestList)) \
+            and leaves the chip in standby.
 
             Examples:
               twitchd probe                       the Pi's header bus, /dev/i2c-1
@@ -29,10 +29,7 @@ struct Probe: AsyncParsableCommand {
             (add the user to the i2c group); 74 bus error.
             """)
 
-    @Option(
-        help:
-            "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:adxl345, sim:lis3dh, sim:mpu6050, sim:adxl355)."
-    )
+    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (\(ChipRegistry.simulatedBusList)).")
     var bus: String = "/dev/i2c-1"
 
     @Option(help: "Only this address (hex, e.g. 0x53).", transform: parseAddress)
@@ -47,10 +44,11 @@ struct Probe: AsyncParsableCommand {
             printError("twitchd probe: \(error.description)")
             throw ExitCode(error.exit.rawValue)
         }
-        let addresses = address.map { [$0] } ?? ChipKind.allAddresses
+        let addresses = address.map { [$0] } ?? ChipRegistry.addresses
         _ = StandardOutput.line(
             "Scanning \(opened.adapter.name) at \(addresses.map(hexAddress).joined(separator: " "))")
-        let results = Accelerometer.probe(adapter: opened.adapter, addresses: addresses)
+        let results = Accelerometer.probe(
+            adapter: opened.adapter, chips: ChipRegistry.kinds, addresses: addresses)
         var found = 0
         var worst: SysExit = .ok
         for r in results {

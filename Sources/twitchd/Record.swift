@@ -42,14 +42,14 @@ struct Record: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output trace (.csv or .csv.gz).")
     var output: String
 
-    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:CHIP).")
+    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (\(ChipRegistry.simulatedBusList)).")
     var bus: String = "/dev/i2c-1"
 
     @Option(
         help: "The sensor's address (hex); default: the first supported chip found.", transform: parseAddress)
     var address: UInt8?
 
-    @Option(help: "adxl345, lis3dh, mpu6050 or adxl355; default: identified by ID register.")
+    @Option(help: "\(ChipRegistry.nameList); default: identified by ID register.")
     var chip: String?
 
     @Option(help: "Output data rate in Hz (nearest supported; default 400-500 Hz by chip).")
@@ -81,8 +81,8 @@ struct Record: AsyncParsableCommand {
         guard Simulate.parseDuration(duration) != nil else {
             throw ValidationError("--duration '\(duration)' is not a duration like 60s, 5m or 1h")
         }
-        if let chip, ChipKind(parsing: chip) == nil {
-            throw ValidationError("--chip '\(chip)': use adxl345, lis3dh, mpu6050 or adxl355")
+        if let chip, ChipRegistry.named(chip) == nil {
+            throw ValidationError("--chip '\(chip)': use \(ChipRegistry.nameList)")
         }
         if let rate, !(rate.isFinite && rate > 0) {
             throw ValidationError("--rate must be a positive number of Hz")
@@ -94,17 +94,16 @@ struct Record: AsyncParsableCommand {
 
     func run() async throws {
         let seconds = Simulate.parseDuration(duration) ?? 60
-        let kind = chip.flatMap(ChipKind.init(parsing:))
+        let kind = chip.flatMap(ChipRegistry.named)?.kind
         let isSim = bus.lowercased().hasPrefix("sim:")
         var simSource: (any SampleSource)? = nil
         if isSim {
             // A limb with twitches, tremor, heartbeat and movement, at the chip's default rate.
             var config = SimulationConfiguration()
             config.duration = nil
-            let simChip = String(bus.dropFirst(4).split(separator: "@").first ?? "")
-            let simKind = ChipKind(parsing: simChip)
-            config.rate = rate ?? simKind?.defaultRate ?? 400
-            if let name = simKind?.rawValue, let model = SensorModel.named(name) { config.sensor = model }
+            let simChip = ChipRegistry.named(String(bus.dropFirst(4).split(separator: "@").first ?? ""))
+            config.rate = rate ?? simChip?.kind.defaultRate ?? 400
+            if let noise = simChip?.noise { config.sensor = noise }
             config.oscillatorError = 0
             config.location = location
             if let sim = try? TraceSimulator(configuration: config) {

@@ -51,7 +51,7 @@ struct Run: ParsableCommand {
             journalSocket: journalSocket, eventSocket: eventSocket, stateDirectory: stateDirectory)
         let path = config
         let load = { () throws(ConfigErrors) -> DaemonConfiguration in
-            overrides.apply(to: try ConfigLoader.load(path: path))
+            overrides.apply(to: try SensorConfigurations.load(path: path))
         }
         let configuration: DaemonConfiguration
         do {

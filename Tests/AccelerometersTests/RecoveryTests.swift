@@ -1,6 +1,7 @@
 import Accelerometers
 import SensorBus
 import SensorSim
+import Sensors
 import Testing
 import TwitchCore
 
@@ -15,10 +16,11 @@ final class ResilientRig {
     var lost = 0
 
     init(_ kind: ChipKind, settings: AccelerometerSettings = .default, interrupt: Bool = true) throws {
-        let simKind = try #require(SimulatedChipKind(rawValue: kind.rawValue))
-        chip = simKind.make(source: RestingSource(), time: clock)
+        let row = try #require(ChipRegistry.row(kind))
+        chip = row.makeModel(source: RestingSource(), time: clock)
         sensor = ResilientAccelerometer(
-            bus: chip, chip: .auto, settings: settings, interrupt: interrupt ? chip.interruptLine : nil,
+            bus: chip, chip: .identify(among: ChipRegistry.kinds), settings: settings,
+            interrupt: interrupt ? chip.interruptLine : nil,
             time: clock)
     }
 

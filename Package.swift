@@ -155,7 +155,7 @@ let package = Package(
             dependencies: [
                 "Sensors", "Daemon", "Accelerometers", "SensorSim", "SensorBus", "Traces", "TwitchCore",
             ]),
-        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
+        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors"]),
         .testTarget(
             name: "ReportTests",
             dependencies: ["Report", "TwitchCore", "Journal", "JournaldTestSupport"]),

@@ -153,7 +153,9 @@ let package = Package(
         .testTarget(
             name: "SensorsTests",
             dependencies: [
-                "Sensors", "Daemon", "Accelerometers", "SensorSim", "SensorBus", "Traces", "TwitchCore",
+                "Sensors", "Daemon", "Journal", "Accelerometers", "SensorSim", "SensorBus", "Traces",
+                "TwitchCore",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors"]),
         .testTarget(

@@ -62,6 +62,9 @@ public struct SensorConfiguration: Sendable, Equatable {
     public var episodesPerHour: Double?
     /// The line of the `[[sensor]]` header, for messages.
     public var line: Int = 0
+    /// The name the sensor's source gave itself once opened (address and chip found:
+    /// `i2c-1/0x53 adxl345`); set by the daemon, never read from the file.
+    public var sourceName: String?
 
     public init(bus: String, location: String) {
         self.bus = bus
@@ -75,6 +78,7 @@ public struct SensorConfiguration: Sendable, Equatable {
     /// `sim/adxl355` (a simulated bus holds one chip); `auto` where the file leaves the address or
     /// chip to be found.
     public var name: String {
+        if let sourceName { return sourceName }
         if isSimulated { return "sim/" + bus.dropFirst(4) }
         let short = bus.hasPrefix("/dev/") ? String(bus.dropFirst(5)) : bus
         let slot: String
@@ -94,6 +98,8 @@ public struct SensorConfiguration: Sendable, Equatable {
         var b = other
         a.line = 0
         b.line = 0
+        a.sourceName = nil
+        b.sourceName = nil
         return a == b
     }
 }

@@ -8,7 +8,8 @@ import TwitchCore
 /// a GPIO line or polled) or on a simulated one (`sim:CHIP`: a register-level chip model fed by a
 /// trace file or the Traces simulator, on the real clock or a sped-up one).
 final class DriverSource: SampleSource {
-    var name: String { opened.name }
+    /// `i2c-1/0x53 adxl345`, `sim/adxl355`: the `TWITCH_SENSOR` value.
+    let name: String
     private(set) var sampleRate: Double
     private let sensor: ResilientAccelerometer
     private let timed: UnsafeMutableBufferPointer<TimedSample>
@@ -22,6 +23,7 @@ final class DriverSource: SampleSource {
     init(opened: OpenedSensor, nominalRate: Double, exhausted: (() -> Bool)? = nil) {
         self.exhausted = exhausted
         self.opened = opened
+        self.name = opened.name
         self.sampleRate = nominalRate
         self.sensor = opened.sensor
         timed = .allocate(capacity: 512)

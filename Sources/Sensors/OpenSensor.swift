@@ -162,6 +162,7 @@ public final class OpenedSensor {
         }
         let opened = try OpenedBus(
             spec: spec, clock: request.clock, feed: request.feed, oscillatorError: request.oscillatorError)
+        var chip = request.chip
         let address: UInt8
         if let a = request.address {
             address = a
@@ -178,11 +179,16 @@ public final class OpenedSensor {
                     exit: .unavailable)
             }
             address = found.address
+            chip = chip ?? found.chip
         }
         let device: any SensorBus
         do { device = try opened.adapter.device(at: address) } catch {
             throw SensorOpenError(
                 "\(error)", exit: SensorOpenError.exit(for: error), transient: error.isTransient)
+        }
+        if chip == nil {
+            // Named now if it answers (for the sensor's name); otherwise identified on connecting.
+            chip = try? Accelerometer.identify(bus: device, among: ChipRegistry.kinds)
         }
         var line: (any InterruptLine)? = opened.simulated?.interruptLine
         if opened.simulated == nil, let interrupt = request.interrupt {
@@ -195,7 +201,7 @@ public final class OpenedSensor {
             }
         }
         let driver = ResilientAccelerometer(
-            bus: device, chip: request.chip.map { .chip($0) } ?? .identify(among: ChipRegistry.kinds),
+            bus: device, chip: chip.map { .chip($0) } ?? .identify(among: ChipRegistry.kinds),
             settings: request.settings,
             interrupt: line, time: opened.time)
         let busName =

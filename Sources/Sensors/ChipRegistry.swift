@@ -18,11 +18,14 @@ public struct ChipDescription: Sendable {
     public let model: SimulatedChip.Type
     /// What the trace simulator adds for this chip: noise density, LSB, zero-g offset.
     public let noise: SensorModel
+    /// Other names the same chip is sold under (same ID and registers), e.g. `lsm6dsox`.
+    public let aliases: [String]
 
-    public init(_ kind: ChipKind, model: SimulatedChip.Type, noise: SensorModel) {
+    public init(_ kind: ChipKind, model: SimulatedChip.Type, noise: SensorModel, aliases: [String] = []) {
         self.kind = kind
         self.model = model
         self.noise = noise
+        self.aliases = aliases
     }
 
     /// `adxl345`: the name in configuration files, `--chip` and `sim:NAME`.
@@ -59,6 +62,7 @@ public enum ChipRegistry {
         ChipDescription(.lis3dh, model: LIS3DHModel.self, noise: .lis3dh),
         ChipDescription(.mpu6050, model: MPU6050Model.self, noise: .mpu6050),
         ChipDescription(.adxl355, model: ADXL355Model.self, noise: .adxl355),
+        ChipDescription(.lsm6dso, model: LSM6DSOModel.self, noise: .lsm6dso, aliases: ["lsm6dsox"]),
     ]
 
     /// The drivers, for identification and probing.
@@ -72,7 +76,7 @@ public enum ChipRegistry {
     /// The row called `text` (`ADXL345`, `mpu-6050`, `MPU6050`...), or nil.
     public static func named(_ text: String) -> ChipDescription? {
         let key = ChipKind.key(text)
-        return all.first { ChipKind.key($0.name) == key }
+        return all.first { ChipKind.key($0.name) == key || $0.aliases.contains { ChipKind.key($0) == key } }
     }
 
     /// `adxl345, lis3dh, mpu6050 or adxl355`.

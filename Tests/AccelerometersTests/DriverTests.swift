@@ -194,7 +194,9 @@ struct DriverTests {
         try rig.engine.start()
         try rig.run(seconds: 3)
         #expect(rig.lost == 0)
-        rig.chip.stall(nanoseconds: 700_000_000)  // the host is descheduled for 0.7 s
+        // The host is descheduled for 0.7 s more than the FIFO holds (1.2 s for the LSM6DSO's 512).
+        let holds = Double(kind.fifoCapacity) / kind.defaultRate
+        rig.chip.stall(nanoseconds: UInt64((0.7 + holds) * 1e9))
         try rig.run(seconds: 2)
         #expect(rig.overruns == 1)
         #expect(rig.lost > Int(0.6 * trueRate(rig)))

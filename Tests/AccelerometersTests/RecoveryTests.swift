@@ -132,7 +132,8 @@ struct RecoveryTests {
     func overrunEvent(kind: ChipKind) throws {
         let rig = try ResilientRig(kind)
         rig.run(seconds: 2)
-        rig.chip.stall(nanoseconds: 1_000_000_000)
+        // Longer than the FIFO holds.
+        rig.chip.stall(nanoseconds: UInt64((0.5 + Double(kind.fifoCapacity) / kind.defaultRate) * 1e9))
         rig.run(seconds: 1)
         let overruns = rig.events.compactMap { if case .overrun(let n) = $0 { return n } else { return nil } }
         #expect(overruns.count == 1)

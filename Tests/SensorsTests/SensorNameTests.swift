@@ -34,17 +34,21 @@ struct SensorNameTests {
         }
     }
 
-    @Test("the daemon's events and their journal entries carry TWITCH_SENSOR=sim/adxl355")
-    func journalField() throws {
-        var sensor = SensorConfiguration(bus: "sim:adxl355", location: "left-calf")
-        sensor.rate = 500
+    @Test(
+        "the daemon runs every chip's simulated bus; its journal entries carry TWITCH_SENSOR=sim/CHIP",
+        arguments: ChipRegistry.all.map(\.name))
+    func journalField(chip: String) throws {
+        let row = try #require(ChipRegistry.named(chip))
+        var sensor = SensorConfiguration(bus: "sim:\(chip)", location: "left-calf")
+        sensor.rate = row.kind.defaultRate
         sensor.speed = 200
         sensor.seed = 3
         var configuration = DaemonConfiguration()
         configuration.sensors = [sensor]
         configuration.journal = false
         configuration.eventSocket = nil
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("sensors-name-\(getpid())")
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sensors-name-\(getpid())-\(chip)")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: state) }
         configuration.stateDirectory = state.path
@@ -68,6 +72,6 @@ struct SensorNameTests {
         daemon.stop()
         let seen = names.withLock { $0 }
         #expect(!seen.isEmpty)
-        #expect(Set(seen) == ["sim/adxl355"])
+        #expect(Set(seen) == ["sim/\(chip)"])
     }
 }

@@ -129,7 +129,7 @@ public enum ChipRegistry {
     }
 
     /// `6.25`, `400`.
-    static func number(_ v: Double) -> String {
+    public static func number(_ v: Double) -> String {
         v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(v)
     }
 }

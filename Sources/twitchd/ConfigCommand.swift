@@ -35,8 +35,11 @@ struct ConfigCommand: ParsableCommand {
                 var out = "\(file): OK, \(c.sensors.count) sensor\(c.sensors.count == 1 ? "" : "s")\n"
                 for s in c.sensors {
                     let interrupt = s.interrupt.map { "interrupt \($0)" } ?? "polled"
+                    let rate =
+                        ChipRegistry.number(s.rate) + " Hz"
+                        + (s.chip == .auto && !s.isSimulated ? " (the found chip's nearest)" : "")
                     out +=
-                        "  \(s.location): \(s.name) chip \(s.chip.rawValue), \(s.rate) Hz, ±\(s.rangeG) g, \(interrupt)\n"
+                        "  \(s.location): \(s.bus) address \(s.address), chip \(s.chip), \(rate), ±\(s.rangeG) g, \(interrupt)\n"
                 }
                 out +=
                     "  journal: \(c.journal ? c.journalSocket : "off"); events: \(c.eventSocket ?? "off")\n"

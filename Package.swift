@@ -4,10 +4,15 @@
 // The module graph mirrors the architecture (see README "Architecture"):
 //   TwitchCore  <- Detector (pure computation)
 //   TwitchCore  <- Traces (trace files, simulator)
-//   SensorBus (register access; Linux i2c-dev bus)  <- Accelerometers (chip drivers)  <- SensorSim
+//   SensorBus (register access; Linux i2c-dev bus)  <- Accelerometers (chip drivers)
+//   SensorBus, Traces  <- SensorSim (register-level simulated chips)
 //   GPIO (data-ready edges via libgpiod)
 //   Journal (journald native protocol, sd_notify)
-//   Daemon wires everything; twitchd is the command line.
+//   Daemon: the pipeline only (sample sources, ring, detector thread, outputs, lifecycle); it
+//     imports no hardware, simulator or trace module (Tests/SensorsTests/ModuleGraphTests checks)
+//   Sensors: the chip registry, and the one way to open a sensor (real or simulated) as a
+//     Daemon sample source; depends on Daemon (for the seam) and the hardware modules
+//   twitchd, the command line, composes Sensors and Daemon (like swift-nio's umbrella).
 import PackageDescription
 
 // Tools version 6.0, not higher: Debian trixie's `swiftlang` (what `apt install swiftlang` gives on
@@ -97,20 +102,28 @@ let package = Package(
         // twitchd report: reads twitchd's entries back from the journal (sd-journal), counts them
         // against the exposure, compares notes, renders tables, JSON, CSV and HTML.
         .target(name: "Report", dependencies: ["TwitchCore", "CSystemd"], swiftSettings: strict),
-        // Configuration, pipeline threads, event socket, lifecycle.
+        // Configuration, pipeline threads, event socket, lifecycle. No hardware, simulator or
+        // trace module: sensors come in through its SampleSource protocol and SourceFactory.
         .target(
             name: "Daemon",
             dependencies: [
-                "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers", "SensorSim", "GPIO",
-                "Journal", .product(name: "Logging", package: "swift-log"),
+                "TwitchCore", "Detector", "Journal", .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict),
+        // The chip registry and the one way to open a sensor (`[[sensor]]` table or `--bus`),
+        // real (i2c-dev + GPIO) or simulated, as a Daemon sample source.
+        .target(
+            name: "Sensors",
+            dependencies: [
+                "Daemon", "TwitchCore", "Traces", "SensorBus", "Accelerometers", "SensorSim", "GPIO",
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "twitchd",
             dependencies: [
-                "Daemon", "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers", "SensorSim",
-                "GPIO", "Journal", "Report",
+                "Daemon", "Sensors", "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers",
+                "SensorSim", "GPIO", "Journal", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -124,7 +137,9 @@ let package = Package(
         .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C"]),
         .testTarget(
             name: "AccelerometersTests",
-            dependencies: ["Accelerometers", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore"]),
+            dependencies: [
+                "Accelerometers", "Sensors", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore",
+            ]),
         .testTarget(name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD"], exclude: ["Fixtures"]),
         .testTarget(
             name: "JournalTests",
@@ -134,8 +149,15 @@ let package = Package(
             ]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
-        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore"]),
+            dependencies: ["Daemon", "Sensors", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
+        .testTarget(
+            name: "SensorsTests",
+            dependencies: [
+                "Sensors", "Daemon", "Journal", "Accelerometers", "SensorSim", "SensorBus", "Traces",
+                "TwitchCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors"]),
         .testTarget(
             name: "ReportTests",
             dependencies: ["Report", "TwitchCore", "Journal", "JournaldTestSupport"]),

@@ -1,5 +1,10 @@
 import SensorBus
 
+extension ChipKind {
+    /// ADXL345.
+    public static let adxl345 = ChipKind(driver: ADXL345(), name: "adxl345", displayName: "ADXL345")
+}
+
 /// Analog Devices ADXL345: 13-bit, ±2-16 g, 32-sample FIFO, little-endian right-justified data.
 ///
 /// Full-resolution mode keeps 3.9 mg/LSB at every range. The FIFO is read through the six data

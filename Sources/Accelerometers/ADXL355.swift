@@ -1,5 +1,10 @@
 import SensorBus
 
+extension ChipKind {
+    /// ADXL355.
+    public static let adxl355 = ChipKind(driver: ADXL355(), name: "adxl355", displayName: "ADXL355")
+}
+
 /// Analog Devices ADXL355: low-noise 20-bit, ±2/4/8 g, 96-word FIFO (32 x,y,z samples).
 ///
 /// Data are 20-bit two's complement, big-endian and left-justified in three bytes
@@ -101,6 +106,20 @@ struct ADXL355: ChipDriver {
         let b1: UInt32 = UInt32(raw[i + 1]) << 16
         let b2: UInt32 = UInt32(raw[i + 2] & 0xF0) << 8
         return Int32(bitPattern: b0 | b1 | b2) >> 12
+    }
+
+    func confirmIdentity(_ bus: any SensorBus) throws(AccelerometerError) {
+        // DEVID_AD matched: check DEVID_MST and PARTID as well.
+        var ids: (UInt8, UInt8) = (0, 0)
+        do {
+            try withUnsafeMutableBytes(of: &ids) { (b) throws(BusError) in
+                try bus.readRegisters(0x01, into: b)
+            }
+        } catch { throw .bus(error) }
+        guard ids.0 == Self.fullID[1], ids.1 == Self.fullID[2] else {
+            throw .wrongID(
+                chip: kind, device: bus.name, register: 0x01, expected: Self.fullID[1], found: ids.0)
+        }
     }
 
     func flushFIFO(_ bus: any SensorBus, _ c: ChipConfiguration) throws(BusError) {

@@ -1,62 +1,61 @@
 public import SensorBus
 public import TwitchCore
 
-/// The accelerometer chips twitchd drives.
-public enum ChipKind: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
-    case adxl345
-    case lis3dh
-    case mpu6050
-    case adxl355
+/// One accelerometer chip twitchd drives: its driver and the driver's static table.
+///
+/// Each driver file declares its kind (`extension ChipKind { public static let adxl345 = ... }`);
+/// the list of chips a build supports is the registry in the `Sensors` module, not this module:
+/// identification and probing take the candidates to consider.
+public struct ChipKind: Sendable, Hashable, CustomStringConvertible {
+    /// The name configuration and command line use, e.g. `adxl345`, `mpu6050`.
+    public let rawValue: String
+    /// The name printed on the chip, e.g. `ADXL345`, `MPU-6050`.
+    public let displayName: String
+    let driver: any ChipDriver
 
-    /// The name printed on the chip, e.g. `ADXL345`.
-    public var displayName: String {
-        switch self {
-        case .adxl345: return "ADXL345"
-        case .lis3dh: return "LIS3DH"
-        case .mpu6050: return "MPU-6050"
-        case .adxl355: return "ADXL355"
-        }
+    init(driver: any ChipDriver, name: String, displayName: String) {
+        self.driver = driver
+        self.rawValue = name
+        self.displayName = displayName
     }
+
+    public static func == (a: ChipKind, b: ChipKind) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into h: inout Hasher) { h.combine(rawValue) }
 
     public var description: String { displayName }
 
-    /// Parses `adxl345`, `ADXL345`, `mpu-6050`, `mpu6050`, ...
-    public init?(parsing text: String) {
-        let key = text.lowercased().filter { $0 != "-" && $0 != "_" }
-        guard let kind = ChipKind(rawValue: key) else { return nil }
-        self = kind
-    }
+    var table: ChipTable { driver.table }
 
     /// The 7-bit I2C addresses this chip can answer at (set by its address strap), most common first.
-    public var addresses: [UInt8] { ChipKind.table(self).addresses }
+    public var addresses: [UInt8] { table.addresses }
 
-    /// The register that identifies the chip and the value it must hold.
-    public var identification: (register: UInt8, value: UInt8) {
-        let t = ChipKind.table(self)
-        return (t.idRegister, t.idValue)
-    }
+    /// The register that identifies the chip (WHO_AM_I, DEVID) and the value it must hold.
+    public var identification: (register: UInt8, value: UInt8) { (table.idRegister, table.idValue) }
 
     /// Output data rates the chip can be set to, in Hz (nominal; the real rate is a few percent off).
-    public var supportedRates: [Double] { ChipKind.table(self).rates.map(\.hz) }
+    public var supportedRates: [Double] { table.rates.map(\.hz) }
 
     /// Full-scale ranges the chip can be set to, in g (±).
-    public var supportedRanges: [Double] { ChipKind.table(self).ranges.map(\.g) }
+    public var supportedRanges: [Double] { table.ranges.map(\.g) }
 
     /// The output rate chosen when the settings name none: fast enough for 10-30 Hz twitches and
     /// the mechanomyogram band, slow enough to keep noise and bus load down.
-    public var defaultRate: Double { ChipKind.table(self).defaultRate }
+    public var defaultRate: Double { table.defaultRate }
 
     /// The FIFO's capacity in samples (frames of x, y, z), or 0 when it has none.
-    public var fifoCapacity: Int { ChipKind.table(self).fifoFrames }
+    public var fifoCapacity: Int { table.fifoFrames }
 
-    /// Every address any supported chip can answer at, ascending.
-    public static var allAddresses: [UInt8] {
-        Array(Set(allCases.flatMap(\.addresses))).sorted()
+    /// The self-test's expected deflection per axis, or nil when this build does not judge it.
+    public var selfTestLimits: SelfTestLimits? { driver.selfTestLimits }
+
+    /// The key a name is matched by: lower case, `-` and `_` ignored (`MPU-6050` is `mpu6050`).
+    public static func key(_ text: String) -> String {
+        text.lowercased().filter { $0 != "-" && $0 != "_" }
     }
 
-    /// The chips that can answer at `address`.
-    public static func candidates(at address: UInt8) -> [ChipKind] {
-        allCases.filter { $0.addresses.contains(address) }
+    /// Every address any of `chips` can answer at, ascending.
+    public static func addresses(of chips: [ChipKind]) -> [UInt8] {
+        Array(Set(chips.flatMap(\.addresses))).sorted()
     }
 }
 
@@ -106,29 +105,10 @@ struct ChipTable: Sendable {
     }
 }
 
-extension ChipKind {
-    static func table(_ kind: ChipKind) -> ChipTable {
-        switch kind {
-        case .adxl345: return ADXL345.table
-        case .lis3dh: return LIS3DH.table
-        case .mpu6050: return MPU6050.table
-        case .adxl355: return ADXL355.table
-        }
-    }
-
-    var driver: any ChipDriver {
-        switch self {
-        case .adxl345: return ADXL345()
-        case .lis3dh: return LIS3DH()
-        case .mpu6050: return MPU6050()
-        case .adxl355: return ADXL355()
-        }
-    }
-}
-
 /// Which chip to drive: a named one, or whichever answers its ID register at the address.
 public enum ChipSelection: Sendable, Equatable {
-    case auto
+    /// Whichever of these chips answers its ID register at the address.
+    case identify(among: [ChipKind])
     case chip(ChipKind)
 }
 
@@ -189,7 +169,7 @@ public struct ChipConfiguration: Sendable, Equatable, CustomStringConvertible {
 
     /// Resolves `settings` against the chip's tables.
     public init(chip: ChipKind, settings: AccelerometerSettings) {
-        let table = ChipKind.table(chip)
+        let table = chip.table
         let rate = table.rate(nearest: settings.rateHz ?? table.defaultRate)
         let range = table.range(atLeast: settings.rangeG ?? 0)
         self.chip = chip

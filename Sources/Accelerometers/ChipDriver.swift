@@ -45,9 +45,13 @@ protocol ChipDriver: Sendable {
     func setSelfTest(_ bus: any SensorBus, _ config: ChipConfiguration, on: Bool) throws(AccelerometerError)
     /// Expected self-test deflection per axis in g, or nil when it cannot be judged.
     var selfTestLimits: SelfTestLimits? { get }
+    /// After the ID register matched: checks any further identification registers.
+    func confirmIdentity(_ bus: any SensorBus) throws(AccelerometerError)
 }
 
 extension ChipDriver {
+    func confirmIdentity(_ bus: any SensorBus) throws(AccelerometerError) {}
+
     /// Writes `value` and reads it back.
     func writeVerified(_ bus: any SensorBus, _ register: UInt8, _ value: UInt8, mask: UInt8 = 0xFF)
         throws(AccelerometerError)

@@ -1,5 +1,10 @@
 import SensorBus
 
+extension ChipKind {
+    /// LIS3DH.
+    public static let lis3dh = ChipKind(driver: LIS3DH(), name: "lis3dh", displayName: "LIS3DH")
+}
+
 /// ST LIS3DH: 12-bit high-resolution mode, ±2-16 g, 32-sample FIFO, little-endian left-justified.
 ///
 /// Multi-byte I2C access needs bit 7 of the register address set (auto-increment). With the FIFO

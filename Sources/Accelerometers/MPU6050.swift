@@ -1,5 +1,10 @@
 import SensorBus
 
+extension ChipKind {
+    /// MPU-6050.
+    public static let mpu6050 = ChipKind(driver: MPU6050(), name: "mpu6050", displayName: "MPU-6050")
+}
+
 /// InvenSense MPU-6050 (accelerometer part): 16-bit big-endian, ±2-16 g, 1024-byte FIFO.
 ///
 /// The sample rate is the 1 kHz internal rate (DLPF on) divided by 1 + SMPLRT_DIV. The FIFO has

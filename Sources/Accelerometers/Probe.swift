@@ -38,11 +38,12 @@ public struct SelfCheckReport: Sendable, Equatable {
 }
 
 extension Accelerometer {
-    /// Scans `addresses` (default: every address a supported chip can have) and identifies what
-    /// answers by ID register, before touching anything else.
-    public static func probe(adapter: any BusAdapter, addresses: [UInt8] = ChipKind.allAddresses)
+    /// Scans `addresses` (default: every address one of `chips` can have) and identifies which of
+    /// `chips` answers by ID register, before touching anything else.
+    public static func probe(adapter: any BusAdapter, chips: [ChipKind], addresses: [UInt8]? = nil)
         -> [ProbeResult]
     {
+        let addresses = addresses ?? ChipKind.addresses(of: chips)
         var results: [ProbeResult] = []
         for address in addresses {
             let bus: any SensorBus
@@ -51,7 +52,7 @@ extension Accelerometer {
                 continue
             }
             do {
-                let kind = try identify(bus: bus)
+                let kind = try identify(bus: bus, among: chips)
                 results.append(ProbeResult(address: address, outcome: .found(kind)))
             } catch {
                 switch error {

@@ -77,7 +77,7 @@ public final class ResilientAccelerometer {
     private var nextAttemptNs: UInt64 = 0
 
     public init(
-        bus: any SensorBus, chip: ChipSelection = .auto, settings: AccelerometerSettings = .default,
+        bus: any SensorBus, chip: ChipSelection, settings: AccelerometerSettings = .default,
         interrupt: (any InterruptLine)? = nil, time: any TimeSource, backoff: Backoff = .default
     ) {
         self.bus = bus

@@ -8,9 +8,16 @@ import TwitchCore
     import Foundation
 #endif
 
-/// The chips twitchd knows how to drive, or `auto` to identify the chip from its ID registers.
-public enum ChipChoice: String, Sendable, Equatable, CaseIterable {
-    case auto, adxl345, adxl355, lis3dh, mpu6050
+/// A chip by its name in the chip registry (`adxl355`), or `auto` to identify the chip by its ID
+/// registers. The Daemon does not know the names: the `Sensors` module's ``SensorRules`` check
+/// them (and everything else chip-specific) when the configuration is loaded.
+public struct ChipName: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ name: String) { self.rawValue = name }
+    /// Identify the chip by its ID registers.
+    public static let auto = ChipName("auto")
+    public var description: String { rawValue }
 }
 
 /// Where one sensor's I2C address comes from.
@@ -33,8 +40,9 @@ public struct SensorConfiguration: Sendable, Equatable {
     /// `/dev/i2c-1`, or `sim:CHIP` for a simulated chip.
     public var bus: String
     public var address: AddressChoice = .auto
-    public var chip: ChipChoice = .auto
-    /// Output data rate in Hz.
+    public var chip: ChipName = .auto
+    /// Output data rate in Hz. When the file gives none, the chip's default once the rules know
+    /// the chip (800 Hz, the nearest the chip can do, for `auto`).
     public var rate: Double = 800
     /// Full-scale range in g.
     public var rangeG: Int = 2
@@ -54,6 +62,9 @@ public struct SensorConfiguration: Sendable, Equatable {
     public var episodesPerHour: Double?
     /// The line of the `[[sensor]]` header, for messages.
     public var line: Int = 0
+    /// The name the sensor's source gave itself once opened (address and chip found:
+    /// `i2c-1/0x53 adxl345`); set by the daemon, never read from the file.
+    public var sourceName: String?
 
     public init(bus: String, location: String) {
         self.bus = bus
@@ -63,8 +74,23 @@ public struct SensorConfiguration: Sendable, Equatable {
     /// Whether this sensor sits on a simulated bus (`sim:CHIP`).
     public var isSimulated: Bool { bus.hasPrefix("sim:") }
 
-    /// A short stable name for messages and the `TWITCH_SENSOR` field, e.g. `/dev/i2c-1@0x1D`.
-    public var name: String { "\(bus)@\(address)" }
+    /// A short stable name for messages and the `TWITCH_SENSOR` field: `i2c-1/0x53 adxl345`,
+    /// `sim/adxl355` (a simulated bus holds one chip); `auto` where the file leaves the address or
+    /// chip to be found.
+    public var name: String {
+        if let sourceName { return sourceName }
+        if isSimulated { return "sim/" + bus.dropFirst(4) }
+        let short = bus.hasPrefix("/dev/") ? String(bus.dropFirst(5)) : bus
+        let slot: String
+        switch address {
+        case .auto: slot = "auto"
+        case .fixed(let a): slot = "0x" + (a < 0x10 ? "0" : "") + String(a, radix: 16)
+        }
+        return "\(short)/\(slot) \(chip.rawValue)"
+    }
+
+    /// The device for duplicate checks: the bus and the fixed address.
+    var device: String { "\(bus)@\(address)" }
 
     /// Whether two configurations drive the hardware the same way (the header line is ignored).
     public func sameSettings(as other: SensorConfiguration) -> Bool {
@@ -72,6 +98,8 @@ public struct SensorConfiguration: Sendable, Equatable {
         var b = other
         a.line = 0
         b.line = 0
+        a.sourceName = nil
+        b.sourceName = nil
         return a == b
     }
 }
@@ -140,6 +168,42 @@ public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// One `[[sensor]]` table as the ``SensorRules`` see it.
+public struct SensorEntry: Sendable {
+    /// `sensor[0]`: the key prefix for messages.
+    public var path: String
+    public var sensor: SensorConfiguration
+    /// The keys the table sets (`rate`, `range`...), so that rules can tell a default from a choice.
+    public var given: Set<String>
+
+    public init(path: String, sensor: SensorConfiguration, given: Set<String>) {
+        self.path = path
+        self.sensor = sensor
+        self.given = given
+    }
+}
+
+/// A problem the ``SensorRules`` found: `key` is relative to the entry (`rate`), or nil for the table.
+public struct SensorIssue: Sendable, Equatable {
+    public var path: String
+    public var key: String?
+    public var message: String
+    public init(path: String, key: String?, message: String) {
+        self.path = path
+        self.key = key
+        self.message = message
+    }
+}
+
+/// What only the sensor layer knows: which chips exist, the rates, ranges and addresses each can
+/// do, which buses exist, how interrupt lines are named, what the simulator accepts. The `Sensors`
+/// module implements it; `run`, reload and `config check` load with the same rules.
+public protocol SensorRules: Sendable {
+    /// Checks the sensors (each alone and against each other) and fills in what depends on the
+    /// chip (a rate the file does not give becomes the chip's default).
+    func apply(to entries: inout [SensorEntry]) -> [SensorIssue]
+}
+
 /// The configuration could not be used; every problem found is listed.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
     public var issues: [ConfigIssue]
@@ -150,12 +214,14 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 /// Reads and validates `twitchd.toml`.
 public enum ConfigLoader {
     /// Reads `path`, parses and validates it.
-    public static func load(path: String) throws(ConfigErrors) -> DaemonConfiguration {
+    public static func load(path: String, rules: (any SensorRules)? = nil) throws(ConfigErrors)
+        -> DaemonConfiguration
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
             throw ConfigErrors([ConfigIssue(file: path, line: 0, key: nil, message: "the file \(reason)")])
         }
-        return try parse(bytes: Array(data), file: path)
+        return try parse(bytes: Array(data), file: path, rules: rules)
     }
 
     /// The largest configuration file read (a real one is a few kilobytes).
@@ -165,7 +231,7 @@ public enum ConfigLoader {
     /// forbids both; a NUL would silently end the text for the parser), at most
     /// ``maxFileBytes``. Problems are reported with their line.
     public static func parse(
-        bytes: [UInt8], file: String, checkFiles: Bool = true
+        bytes: [UInt8], file: String, checkFiles: Bool = true, rules: (any SensorRules)? = nil
     ) throws(ConfigErrors) -> DaemonConfiguration {
         guard bytes.count <= maxFileBytes else {
             throw ConfigErrors([
@@ -203,16 +269,17 @@ public enum ConfigLoader {
             }
             throw ConfigErrors([ConfigIssue(file: file, line: 0, key: nil, message: "not valid UTF-8 text")])
         }
-        return try parse(text, file: file, checkFiles: checkFiles)
+        return try parse(text, file: file, checkFiles: checkFiles, rules: rules)
     }
 
-    /// Parses and validates a TOML document; collects every problem before throwing.
+    /// Parses and validates a TOML document; collects every problem before throwing. Without
+    /// `rules` only what the Daemon itself knows is checked (no chip names, rates or ranges).
     public static func parse(
-        _ text: String, file: String, checkFiles: Bool = true
+        _ text: String, file: String, checkFiles: Bool = true, rules: (any SensorRules)? = nil
     ) throws(ConfigErrors) -> DaemonConfiguration {
         // A NUL would end the text for the TOML parser (C++): refused with its line instead.
         if text.utf8.contains(0) {
-            return try parse(bytes: Array(text.utf8), file: file, checkFiles: checkFiles)
+            return try parse(bytes: Array(text.utf8), file: file, checkFiles: checkFiles, rules: rules)
         }
         let lines = KeyLines(text)
         if let bad = lines.badHeader {
@@ -240,7 +307,7 @@ public enum ConfigLoader {
         } catch {
             throw ConfigErrors([ConfigIssue(file: file, line: 0, key: nil, message: "\(error)")])
         }
-        var v = Validator(file: file, lines: lines, checkFiles: checkFiles)
+        var v = Validator(file: file, lines: lines, checkFiles: checkFiles, rules: rules)
         let config = v.validate(root)
         if !v.issues.isEmpty { throw ConfigErrors(v.issues.sorted { $0.line < $1.line }) }
         return config
@@ -495,6 +562,7 @@ private struct Validator {
     let file: String
     let lines: KeyLines
     let checkFiles: Bool
+    let rules: (any SensorRules)?
     var issues: [ConfigIssue] = []
 
     mutating func fail(_ key: String, _ message: String) {
@@ -644,41 +712,54 @@ private struct Validator {
             fail("sensor", "expected one or more `[[sensor]]` tables (note the double brackets)")
             return config
         }
+        var entries: [SensorEntry] = []
         for index in 0..<array.count {
             let path = "sensor[\(index)]"
             guard let t = array[index].table else {
                 fail(path, "expected a table")
                 continue
             }
-            if let sensor = validateSensor(t, path: path) { config.sensors.append(sensor) }
+            // Every table goes to the rules (a file with any problem is refused anyway, and a
+            // chip problem is worth reporting with the others), without the keys that already failed.
+            let before = issues.count
+            let sensor = validateSensor(t, path: path)
+            let failed = Set(
+                issues[before...].compactMap { $0.key?.split(separator: ".").last.map(String.init) })
+            entries.append(SensorEntry(path: path, sensor: sensor, given: Set(t.keys).subtracting(failed)))
         }
         if array.count == 0 {
             fail("sensor", "no sensor configured; add at least one [[sensor]] table")
         }
         // Two sensors cannot share one device or one label.
-        var seenDevices: [String: Int] = [:]
-        var seenLocations: [String: Int] = [:]
-        for (i, s) in config.sensors.enumerated() {
-            if case .fixed = s.address, let other = seenDevices[s.name] {
-                fail("sensor[\(i)].address", "\(s.name) is already used by sensor[\(other)]")
+        var seenDevices: [String: String] = [:]
+        var seenLocations: [String: String] = [:]
+        for e in entries {
+            let s = e.sensor
+            if case .fixed = s.address, let other = seenDevices[s.device] {
+                fail("\(e.path).address", "\(s.bus) \(s.address) is already used by \(other)")
             }
-            seenDevices[s.name] = i
+            seenDevices[s.device] = e.path
             if let other = seenLocations[s.location] {
-                fail("sensor[\(i)].location", "`\(s.location)` is already used by sensor[\(other)]")
+                fail("\(e.path).location", "`\(s.location)` is already used by \(other)")
             }
-            seenLocations[s.location] = i
+            seenLocations[s.location] = e.path
         }
+        if let rules {
+            for issue in rules.apply(to: &entries) {
+                fail(issue.key.map { "\(issue.path).\($0)" } ?? issue.path, issue.message)
+            }
+        }
+        config.sensors = entries.map(\.sensor)
         return config
     }
 
-    mutating func validateSensor(_ t: TOMLTable, path: String) -> SensorConfiguration? {
+    mutating func validateSensor(_ t: TOMLTable, path: String) -> SensorConfiguration {
         checkKeys(
             t, path: path,
             known: [
                 "bus", "address", "chip", "rate", "range", "interrupt", "location", "trace", "seed", "speed",
                 "twitches_per_minute", "episodes_per_hour",
             ])
-        let before = issues.count
         let bus = string(t, "bus", path: path)
         if t["bus"] == nil { fail(path, "missing key `bus` (e.g. \"/dev/i2c-1\" or \"sim:adxl355\")") }
         let location = string(t, "location", path: path)
@@ -687,12 +768,8 @@ private struct Validator {
         sensor.line = lines.line(of: path)
 
         if let bus {
-            if bus.hasPrefix("sim:") {
-                let chip = String(bus.dropFirst(4))
-                if ChipChoice(rawValue: chip) == nil || chip == "auto" {
-                    fail("\(path).bus", "unknown simulated chip `\(chip)`; expected one of \(chipList)")
-                }
-            } else if !bus.hasPrefix("/dev/") {
+            // Which simulated chips exist is for the rules to say.
+            if !bus.hasPrefix("sim:") && !bus.hasPrefix("/dev/") {
                 fail("\(path).bus", "expected a device such as \"/dev/i2c-1\", or \"sim:CHIP\"")
             }
         }
@@ -715,34 +792,26 @@ private struct Validator {
                 fail("\(path).address", "expected \"auto\" or a 7-bit I2C address in 0x03...0x77 (e.g. 0x1D)")
             }
         }
+        // Which chips exist, and the rates and ranges each can do, are for the rules to say.
         if let s = string(t, "chip", path: path) {
-            if let chip = ChipChoice(rawValue: s.lowercased()) {
-                sensor.chip = chip
+            if s.isEmpty {
+                fail("\(path).chip", "expected a chip name, or \"auto\"")
             } else {
-                let suggestion = closest(s.lowercased(), in: ChipChoice.allCases.map(\.rawValue))
-                fail(
-                    "\(path).chip",
-                    "unknown chip `\(s)`"
-                        + (suggestion.map { "; did you mean `\($0)`?" } ?? "; expected auto or \(chipList)"))
+                sensor.chip = ChipName(s.lowercased())
             }
         }
-        if let bus, bus.hasPrefix("sim:"), let chip = ChipChoice(rawValue: String(bus.dropFirst(4))),
-            sensor.chip != .auto, sensor.chip != chip
-        {
-            fail("\(path).chip", "the simulated bus holds a \(chip.rawValue), not a \(sensor.chip.rawValue)")
-        }
         if let r = number(t, "rate", path: path) {
-            if (1...6664).contains(r) {
+            if r > 0 {
                 sensor.rate = r
             } else {
-                fail("\(path).rate", "expected an output data rate in Hz, 1...6664")
+                fail("\(path).rate", "expected an output data rate in Hz, more than 0")
             }
         }
         if let v = t["range"] {
-            if let g = v.int, [2, 4, 8, 16].contains(g) {
-                sensor.rangeG = g
+            if let g = v.int, (1...64).contains(g) {
+                sensor.rangeG = Int(g)
             } else {
-                fail("\(path).range", "expected a full-scale range in g: 2, 4, 8 or 16")
+                fail("\(path).range", "expected a full-scale range in g, e.g. 2 or 4")
             }
         }
         if let s = string(t, "interrupt", path: path) {
@@ -792,11 +861,7 @@ private struct Validator {
                 sensor.episodesPerHour = v
             }
         }
-        return issues.count == before ? sensor : nil
-    }
-
-    private var chipList: String {
-        ChipChoice.allCases.filter { $0 != .auto }.map(\.rawValue).joined(separator: ", ")
+        return sensor
     }
 
     private func describe(_ value: any TOMLValueConvertible) -> String {
@@ -813,7 +878,7 @@ private struct Validator {
 }
 
 /// The known word closest to `word` when it is a plausible typo (edit distance at most 2).
-func closest(_ word: String, in known: [String]) -> String? {
+public func closest(_ word: String, in known: [String]) -> String? {
     var best: (String, Int)?
     for k in known {
         let d = editDistance(word.lowercased(), k)

@@ -231,6 +231,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func makeChannel(_ sensor: SensorConfiguration) throws(DaemonStartError) -> Channel {
+        var sensor = sensor
         let source: any SampleSource
         do {
             source = try options.sourceFactory(sensor)
@@ -239,6 +240,8 @@ public final class Daemon: @unchecked Sendable {
                 "\(configuration.file):\(sensor.line): sensor \(sensor.name) (\(sensor.location)): \(error.description)",
                 exit: .unavailable)
         }
+        // `TWITCH_SENSOR` and messages name the sensor as its source found it (`i2c-1/0x53 adxl345`).
+        sensor.sourceName = source.name
         let detector: any StreamDetector
         do {
             detector = try options.detectorFactory(

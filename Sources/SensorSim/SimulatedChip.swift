@@ -97,7 +97,7 @@ open class SimulatedChip: SensorBus {
     /// The oscillator tick of the sample being produced (for models whose INT pin pulses).
     var producingAtNs: UInt64 = 0
 
-    public init(
+    public required init(
         address: UInt8, source: any SampleSource, time: any TimeSource, oscillatorError: Double = 0.025,
         maxBurstLength: Int = 32, busSpeedHz: Double = 400_000
     ) {

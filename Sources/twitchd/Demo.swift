@@ -1,7 +1,9 @@
+import Accelerometers
 import ArgumentParser
 import Daemon
 import Journal
 import Logging
+import Sensors
 import TwitchCore
 
 #if canImport(FoundationEssentials)
@@ -52,11 +54,15 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Simulator seed: the same seed gives the same limb.")
     var seed: UInt64 = 1
 
-    @Option(name: .long, help: "Simulated chip: adxl355, adxl345, lis3dh, mpu6050.")
+    @Option(name: .long, help: "Simulated chip: \(ChipRegistry.nameList).")
     var chip: String = "adxl355"
 
-    @Option(name: .long, help: "Sample rate in Hz.")
-    var rate: Double = 1000
+    @Option(
+        name: .long,
+        help:
+            "Sample rate in Hz (one the chip can run at; default: 1000 on the ADXL355, else the chip's default)."
+    )
+    var rate: Double?
 
     @Option(name: .long, help: "Serve events on this socket (default: a per-user runtime directory).")
     var eventSocket: String?
@@ -73,15 +79,12 @@ struct Demo: ParsableCommand {
             }
             limit = d
         }
-        // Checked before anything uses it (the banner prints it as an integer).
-        guard OptionValues.rate(rate, in: 1...6664) else {
-            throw ValidationError("--rate must be a number of Hz in 1...6664, got \(rate)")
+        guard let row = ChipRegistry.named(chip) else {
+            throw ValidationError("--chip: unknown chip \(chip); expected \(ChipRegistry.nameList)")
         }
-        guard let chipChoice = ChipChoice(rawValue: chip.lowercased()), chipChoice != .auto else {
-            throw ValidationError("--chip: unknown chip \(chip)")
-        }
-        var sensor = SensorConfiguration(bus: "sim:\(chipChoice.rawValue)", location: "left-calf")
-        sensor.chip = chipChoice
+        var sensor = SensorConfiguration(bus: "sim:\(row.name)", location: "left-calf")
+        sensor.chip = ChipName(row.name)
+        let rate = self.rate ?? (row.kind.supportedRates.contains(1000) ? 1000 : row.kind.defaultRate)
         sensor.rate = rate
         sensor.seed = seed
         // A lively limb, so a newcomer sees twitches within seconds: 20 a minute at rest (a busy
@@ -91,6 +94,11 @@ struct Demo: ParsableCommand {
         var configuration = DaemonConfiguration()
         configuration.file = "<demo>"
         configuration.sensors = [sensor]
+        // The checks `run` makes: a rate the chip can do, one the simulator accepts.
+        var entries = [SensorEntry(path: "demo", sensor: sensor, given: ["rate"])]
+        if let problem = ChipRules().apply(to: &entries).first {
+            throw ValidationError("--\(problem.key ?? "chip"): \(problem.message)")
+        }
         // No journal unless asked: a demo's twitches are not the wearer's.
         if namespace != nil || journalSocket != nil {
             let socket = try journalSocketPath(namespace: namespace, socket: journalSocket)
@@ -150,7 +158,7 @@ struct Demo: ParsableCommand {
             : "no journal (--namespace NAME to keep the entries)"
         writeStandardError(
             """
-            twitchd demo: simulated \(chipChoice.rawValue) at \(fixed(rate, 0)) Hz on a resting left calf (seed \(seed)).
+            twitchd demo: simulated \(row.name) at \(fixed(rate, 0)) Hz on a resting left calf (seed \(seed)).
               events also on \(configuration.eventSocket ?? socketPath) (`twitchd tail --socket \(configuration.eventSocket ?? socketPath)`); \(journalNote)
               \(limit == nil ? "Ctrl-C to stop" : "stops after \(duration ?? "")").
 

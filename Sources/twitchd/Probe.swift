@@ -1,7 +1,7 @@
 import Accelerometers
 import ArgumentParser
 import SensorBus
-import SensorSim
+import Sensors
 import TwitchCore
 
 #if canImport(Glibc)
@@ -14,11 +14,11 @@ struct Probe: AsyncParsableCommand {
         commandName: "probe",
         abstract: "Find supported accelerometers on an I2C bus and check that they work.",
         discussion: """
-            Reads the ID register at every address a supported chip can have (ADXL345 0x53/0x1D, \
-            LIS3DH 0x18/0x19, MPU-6050 0x68/0x69, ADXL355 0x1D/0x53) before touching anything else. \
-            For each chip found it streams a quarter of a second and checks that the mean is a \
-            plausible 1 g (the sensor at rest), then runs the chip's self-test where it has one \
-            (ADXL345 SELF_TEST, LIS3DH ST, ADXL355 ST1/ST2) and leaves the chip in standby.
+            Reads the ID register at every address a supported chip can have \
+            (\(ChipRegistry.addressSummary)) before touching anything else. For each chip found it \
+            streams a quarter of a second and checks that the mean is a plausible 1 g (the sensor \
+            at rest), then runs the chip's self-test where it is judged (\(ChipRegistry.selfTestList)) \
+            and leaves the chip in standby.
 
             Examples:
               twitchd probe                       the Pi's header bus, /dev/i2c-1
@@ -29,10 +29,7 @@ struct Probe: AsyncParsableCommand {
             (add the user to the i2c group); 74 bus error.
             """)
 
-    @Option(
-        help:
-            "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:adxl345, sim:lis3dh, sim:mpu6050, sim:adxl355)."
-    )
+    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (\(ChipRegistry.simulatedBusList)).")
     var bus: String = "/dev/i2c-1"
 
     @Option(help: "Only this address (hex, e.g. 0x53).", transform: parseAddress)
@@ -43,14 +40,15 @@ struct Probe: AsyncParsableCommand {
 
     func run() async throws {
         let opened: OpenedBus
-        do { opened = try OpenedBus(spec: bus, realTime: false) } catch {
+        do { opened = try OpenedBus(spec: bus, clock: .virtual) } catch {
             printError("twitchd probe: \(error.description)")
-            throw ExitCode(error.exitCode)
+            throw ExitCode(error.exit.rawValue)
         }
-        let addresses = address.map { [$0] } ?? ChipKind.allAddresses
+        let addresses = address.map { [$0] } ?? ChipRegistry.addresses
         _ = StandardOutput.line(
             "Scanning \(opened.adapter.name) at \(addresses.map(hexAddress).joined(separator: " "))")
-        let results = Accelerometer.probe(adapter: opened.adapter, addresses: addresses)
+        let results = Accelerometer.probe(
+            adapter: opened.adapter, chips: ChipRegistry.kinds, addresses: addresses)
         var found = 0
         var worst: SysExit = .ok
         for r in results {
@@ -106,61 +104,6 @@ struct Probe: AsyncParsableCommand {
             return "self-check failed: \(error)"
         }
     }
-}
-
-/// A bus opened from `--bus`: the Linux adapter, or a simulated one.
-struct OpenedBus {
-    var adapter: any BusAdapter
-    var time: any TimeSource
-    /// The simulated chip, when the bus is `sim:`.
-    var simulated: SimulatedChip?
-    var busNumber: Int?
-
-    /// Opens `/dev/i2c-N` or `sim:CHIP[@ADDR]`. A simulated bus runs on a virtual clock (as fast
-    /// as possible) unless `realTime`; it is fed by `source` or a resting limb.
-    init(spec: String, realTime: Bool, source: (any SampleSource)? = nil) throws(CommandError) {
-        if spec.lowercased().hasPrefix("sim:") {
-            let clock: any TimeSource = realTime ? SystemTime.shared : VirtualClock()
-            guard let a = SimulatedAdapter(spec: spec, source: source ?? RestingSource(), time: clock) else {
-                throw CommandError(
-                    "unknown simulated bus '\(spec)': use sim:adxl345, sim:lis3dh, sim:mpu6050 or sim:adxl355 "
-                        + "(optionally @ADDR)", exit: .usage)
-            }
-            adapter = a
-            time = clock
-            simulated = a.chips.first
-            busNumber = nil
-            return
-        }
-        do {
-            adapter = try LinuxI2CAdapter(path: spec)
-        } catch {
-            throw CommandError(error.description, exit: Self.exit(for: error))
-        }
-        time = SystemTime.shared
-        simulated = nil
-        busNumber = Int(spec.split(separator: "-").last ?? "")
-    }
-
-    static func exit(for e: BusError) -> SysExit {
-        switch e.kind {
-        case .permissionDenied: return .noPerm
-        case .noSuchBus, .deviceGone, .addressNotAcknowledged: return .unavailable
-        case .unsupported: return .unavailable
-        default: return .ioErr
-        }
-    }
-}
-
-/// An error for the user with the exit status it maps to.
-struct CommandError: Error, CustomStringConvertible {
-    var description: String
-    var exit: SysExit
-    init(_ description: String, exit: SysExit) {
-        self.description = description
-        self.exit = exit
-    }
-    var exitCode: Int32 { exit.rawValue }
 }
 
 func parseAddress(_ text: String) throws -> UInt8 {

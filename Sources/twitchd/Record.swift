@@ -1,8 +1,8 @@
 import Accelerometers
 import ArgumentParser
-import GPIO
 import SensorBus
 import SensorSim
+import Sensors
 import Synchronization
 import Traces
 import TwitchCore
@@ -42,14 +42,14 @@ struct Record: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output trace (.csv or .csv.gz).")
     var output: String
 
-    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (sim:CHIP).")
+    @Option(help: "The I2C bus device (/dev/i2c-N) or a simulated chip (\(ChipRegistry.simulatedBusList)).")
     var bus: String = "/dev/i2c-1"
 
     @Option(
         help: "The sensor's address (hex); default: the first supported chip found.", transform: parseAddress)
     var address: UInt8?
 
-    @Option(help: "adxl345, lis3dh, mpu6050 or adxl355; default: identified by ID register.")
+    @Option(help: "\(ChipRegistry.nameList); default: identified by ID register.")
     var chip: String?
 
     @Option(help: "Output data rate in Hz (nearest supported; default 400-500 Hz by chip).")
@@ -81,8 +81,8 @@ struct Record: AsyncParsableCommand {
         guard Simulate.parseDuration(duration) != nil else {
             throw ValidationError("--duration '\(duration)' is not a duration like 60s, 5m or 1h")
         }
-        if let chip, ChipKind(parsing: chip) == nil {
-            throw ValidationError("--chip '\(chip)': use adxl345, lis3dh, mpu6050 or adxl355")
+        if let chip, ChipRegistry.named(chip) == nil {
+            throw ValidationError("--chip '\(chip)': use \(ChipRegistry.nameList)")
         }
         if let rate, !(rate.isFinite && rate > 0) {
             throw ValidationError("--rate must be a positive number of Hz")
@@ -94,67 +94,36 @@ struct Record: AsyncParsableCommand {
 
     func run() async throws {
         let seconds = Simulate.parseDuration(duration) ?? 60
-        let kind = chip.flatMap(ChipKind.init(parsing:))
+        let kind = chip.flatMap(ChipRegistry.named)?.kind
         let isSim = bus.lowercased().hasPrefix("sim:")
         var simSource: (any SampleSource)? = nil
         if isSim {
             // A limb with twitches, tremor, heartbeat and movement, at the chip's default rate.
             var config = SimulationConfiguration()
             config.duration = nil
-            let simChip = String(bus.dropFirst(4).split(separator: "@").first ?? "")
-            let simKind = ChipKind(parsing: simChip)
-            config.rate = rate ?? simKind?.defaultRate ?? 400
-            if let name = simKind?.rawValue, let model = SensorModel.named(name) { config.sensor = model }
+            let simChip = ChipRegistry.named(String(bus.dropFirst(4).split(separator: "@").first ?? ""))
+            config.rate = rate ?? simChip?.kind.defaultRate ?? 400
+            if let noise = simChip?.noise { config.sensor = noise }
             config.oscillatorError = 0
             config.location = location
             if let sim = try? TraceSimulator(configuration: config) {
                 simSource = SimulatorSampleSource(simulator: sim)
             }
         }
-        let opened: OpenedBus
-        do { opened = try OpenedBus(spec: bus, realTime: !fast, source: simSource) } catch {
+        let opened: OpenedSensor
+        do {
+            opened = try OpenedSensor.open(
+                SensorRequest(
+                    bus: bus, address: address, chip: kind,
+                    settings: AccelerometerSettings(
+                        rateHz: rate, rangeG: range, useFIFO: !noFifo, readOnlyOnEdges: edgesOnly),
+                    interrupt: interrupt, clock: fast ? .virtual : .real, feed: simSource))
+        } catch {
             printError("twitchd record: \(error.description)")
-            throw ExitCode(error.exitCode)
+            throw ExitCode(error.exit.rawValue)
         }
-
-        // Find the device: the given address, or the first supported chip on the bus.
-        let target: UInt8
-        if let address {
-            target = address
-        } else {
-            let found = Accelerometer.probe(adapter: opened.adapter).first { r in
-                r.chip != nil && (kind == nil || r.chip == kind)
-            }
-            guard let f = found else {
-                printError(
-                    "twitchd record: no supported accelerometer on \(opened.adapter.name) (try `twitchd probe`)"
-                )
-                throw ExitCode(SysExit.unavailable.rawValue)
-            }
-            target = f.address
-        }
-        let device: any SensorBus
-        do { device = try opened.adapter.device(at: target) } catch {
-            printError("twitchd record: \(error)")
-            throw ExitCode(OpenedBus.exit(for: error).rawValue)
-        }
-
-        var line: (any InterruptLine)? = opened.simulated?.interruptLine
-        if let interrupt {
-            do {
-                line = try GPIODataReadyLine(try GPIOLineSpec(parsing: interrupt))
-            } catch {
-                printError("twitchd record: --interrupt \(interrupt): \(error)")
-                throw ExitCode(
-                    error.kind == .permissionDenied ? SysExit.noPerm.rawValue : SysExit.unavailable.rawValue)
-            }
-        }
-
-        let settings = AccelerometerSettings(
-            rateHz: rate, rangeG: range, useFIFO: !noFifo, readOnlyOnEdges: edgesOnly)
-        let sensor = ResilientAccelerometer(
-            bus: device, chip: kind.map { .chip($0) } ?? .auto, settings: settings, interrupt: line,
-            time: opened.time)
+        let sensor = opened.sensor
+        let device = sensor.bus
 
         recordStop.store(false, ordering: .relaxed)
         signal(SIGINT) { _ in recordStop.store(true, ordering: .relaxed) }
@@ -206,8 +175,8 @@ struct Record: AsyncParsableCommand {
                     "range_g": c.map { fmtNumber($0.rangeG) } ?? "0",
                     "location": location,
                     "start_time": RFC3339.format(Double(first.realtimeNs) * 1e-9),
-                    "bus": opened.adapter.name,
-                    "address": hexAddress(target),
+                    "bus": opened.bus.adapter.name,
+                    "address": hexAddress(opened.address),
                     "mode": c.map { $0.useFIFO ? "fifo watermark \($0.watermark)" : "bypass" } ?? "",
                 ])
                 do { writer = try TraceWriter(path: output, metadata: meta) } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Daemon
 import Journal
 import Logging
+import Sensors
 import TwitchCore
 
 #if canImport(FoundationEssentials)
@@ -50,7 +51,7 @@ struct Run: ParsableCommand {
             journalSocket: journalSocket, eventSocket: eventSocket, stateDirectory: stateDirectory)
         let path = config
         let load = { () throws(ConfigErrors) -> DaemonConfiguration in
-            overrides.apply(to: try ConfigLoader.load(path: path))
+            overrides.apply(to: try SensorConfigurations.load(path: path))
         }
         let configuration: DaemonConfiguration
         do {

@@ -110,9 +110,17 @@ struct HighRateTests {
         }
     }
 
-    @Test("each chip's highest rate on a 400 kHz bus loses nothing", arguments: ChipKind.allCases)
+    @Test(
+        "each chip's highest rate whose traffic fits a 400 kHz bus loses nothing",
+        arguments: ChipKind.allCases)
     func highest(kind: ChipKind) throws {
-        let rate = try #require(kind.supportedRates.max())
+        // The LSM6DSO's 6.66 kHz (7-byte FIFO words) needs more than 400 kbit/s: SPI territory.
+        var fitting: [Double] = []
+        for r in kind.supportedRates {
+            let load = try BusLoadTests.measure(kind, settings: AccelerometerSettings(rateHz: r))
+            if r * load.bits <= 400_000 { fitting.append(r) }
+        }
+        let rate = try #require(fitting.max())
         let rig = try Rig(kind, settings: AccelerometerSettings(rateHz: rate), busSpeedHz: 400_000)
         try rig.engine.start()
         try rig.run(seconds: 3, keep: false)

@@ -1,6 +1,7 @@
 import Accelerometers
 import SensorBus
 import SensorSim
+import Sensors
 import Testing
 import TwitchCore
 
@@ -12,14 +13,14 @@ struct DriverTests {
     func probe(kind: ChipKind) throws {
         let clock = VirtualClock()
         let adapter = try #require(
-            SimulatedAdapter(spec: "sim:\(kind.rawValue)", source: RestingSource(), time: clock))
-        let results = Accelerometer.probe(adapter: adapter)
-        #expect(results.map(\.address) == ChipKind.allAddresses)
+            ChipRegistry.simulatedAdapter(spec: "sim:\(kind.rawValue)", source: RestingSource(), time: clock))
+        let results = Accelerometer.probe(adapter: adapter, chips: ChipRegistry.kinds)
+        #expect(results.map(\.address) == ChipRegistry.addresses)
         let found = results.filter { $0.chip != nil }
         #expect(found.count == 1)
         #expect(found.first?.chip == kind)
         #expect(found.first?.address == kind.addresses[0])
-        #expect(results.filter { $0.outcome == .absent }.count == ChipKind.allAddresses.count - 1)
+        #expect(results.filter { $0.outcome == .absent }.count == ChipRegistry.addresses.count - 1)
         // Probing touched nothing but ID registers: the chip is still in standby with no writes.
         let chip = try #require(adapter.chips.first)
         #expect(chip.counters.writeTransactions == 0)
@@ -33,7 +34,8 @@ struct DriverTests {
         #expect(throws: AccelerometerError.self) { try rig.engine.start() }
         #expect(rig.chip.counters.writeTransactions == 0)
         let adapter = SimulatedAdapter(name: "sim:test", chips: [rig.chip])
-        let r = Accelerometer.probe(adapter: adapter, addresses: [rig.chip.address])
+        let r = Accelerometer.probe(
+            adapter: adapter, chips: ChipRegistry.kinds, addresses: [rig.chip.address])
         #expect(r.first?.chip == nil)
         if case .unknown(_, let v)? = r.first?.outcome {
             #expect(v == 0x42)
@@ -192,7 +194,9 @@ struct DriverTests {
         try rig.engine.start()
         try rig.run(seconds: 3)
         #expect(rig.lost == 0)
-        rig.chip.stall(nanoseconds: 700_000_000)  // the host is descheduled for 0.7 s
+        // The host is descheduled for 0.7 s more than the FIFO holds (1.2 s for the LSM6DSO's 512).
+        let holds = Double(kind.fifoCapacity) / kind.defaultRate
+        rig.chip.stall(nanoseconds: UInt64((0.7 + holds) * 1e9))
         try rig.run(seconds: 2)
         #expect(rig.overruns == 1)
         #expect(rig.lost > Int(0.6 * trueRate(rig)))

@@ -1,5 +1,6 @@
 import Accelerometers
 import SensorBus
+import Sensors
 import Testing
 
 #if canImport(Glibc)
@@ -41,10 +42,12 @@ struct ProbeErrnoTests {
     @Test("ENXIO and ENODEV (i2c-stub's answer) mean no device; EIO is a bus error")
     func emptyAddresses() {
         for code in [ENXIO, ENODEV] {
-            let results = Accelerometer.probe(adapter: FailingAdapter(errno: code), addresses: [0x1D, 0x53])
+            let results = Accelerometer.probe(
+                adapter: FailingAdapter(errno: code), chips: ChipRegistry.kinds, addresses: [0x1D, 0x53])
             #expect(results.allSatisfy { $0.outcome == .absent }, "errno \(code)")
         }
-        let eio = Accelerometer.probe(adapter: FailingAdapter(errno: EIO), addresses: [0x53])
+        let eio = Accelerometer.probe(
+            adapter: FailingAdapter(errno: EIO), chips: ChipRegistry.kinds, addresses: [0x53])
         #expect(eio.allSatisfy { $0.outcome != .absent })
     }
 }

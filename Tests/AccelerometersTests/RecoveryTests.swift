@@ -1,6 +1,7 @@
 import Accelerometers
 import SensorBus
 import SensorSim
+import Sensors
 import Testing
 import TwitchCore
 
@@ -15,10 +16,11 @@ final class ResilientRig {
     var lost = 0
 
     init(_ kind: ChipKind, settings: AccelerometerSettings = .default, interrupt: Bool = true) throws {
-        let simKind = try #require(SimulatedChipKind(rawValue: kind.rawValue))
-        chip = simKind.make(source: RestingSource(), time: clock)
+        let row = try #require(ChipRegistry.row(kind))
+        chip = row.makeModel(source: RestingSource(), time: clock)
         sensor = ResilientAccelerometer(
-            bus: chip, chip: .auto, settings: settings, interrupt: interrupt ? chip.interruptLine : nil,
+            bus: chip, chip: .identify(among: ChipRegistry.kinds), settings: settings,
+            interrupt: interrupt ? chip.interruptLine : nil,
             time: clock)
     }
 
@@ -130,7 +132,8 @@ struct RecoveryTests {
     func overrunEvent(kind: ChipKind) throws {
         let rig = try ResilientRig(kind)
         rig.run(seconds: 2)
-        rig.chip.stall(nanoseconds: 1_000_000_000)
+        // Longer than the FIFO holds.
+        rig.chip.stall(nanoseconds: UInt64((0.5 + Double(kind.fifoCapacity) / kind.defaultRate) * 1e9))
         rig.run(seconds: 1)
         let overruns = rig.events.compactMap { if case .overrun(let n) = $0 { return n } else { return nil } }
         #expect(overruns.count == 1)

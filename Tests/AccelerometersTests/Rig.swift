@@ -1,8 +1,14 @@
 import Accelerometers
 import SensorBus
 import SensorSim
+import Sensors
 import Testing
 import TwitchCore
+
+extension ChipKind {
+    /// Every chip in the registry, for parameterised tests.
+    static var allCases: [ChipKind] { ChipRegistry.kinds }
+}
 
 /// A simulated chip on a virtual clock with a driver on top.
 final class Rig {
@@ -22,8 +28,8 @@ final class Rig {
         maxBurst: Int = 32, bufferSize: Int = 256
     ) throws {
         clock = VirtualClock()
-        let simKind = try #require(SimulatedChipKind(rawValue: kind.rawValue))
-        chip = simKind.make(
+        let row = try #require(ChipRegistry.row(kind))
+        chip = row.makeModel(
             source: source, time: clock, oscillatorError: oscillatorError, maxBurstLength: maxBurst,
             busSpeedHz: busSpeedHz)
         self.kind = kind

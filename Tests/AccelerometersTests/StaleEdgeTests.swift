@@ -1,6 +1,7 @@
 import Accelerometers
 import SensorBus
 import SensorSim
+import Sensors
 import Testing
 import TwitchCore
 
@@ -41,7 +42,7 @@ struct StaleEdgeTests {
     @Test("an edge older than the last read announces a sample already taken: never read twice")
     func lateEdgeIsNotASecondSample() throws {
         let clock = VirtualClock()
-        let chip = SimulatedChipKind.adxl345.make(
+        let chip = try #require(ChipRegistry.row(.adxl345)).makeModel(
             source: RestingSource(), time: clock, oscillatorError: 0.01, maxBurstLength: 32,
             busSpeedHz: 400_000)
         let line = LateEdgeLine(chip.interruptLine, holdEvery: 7)

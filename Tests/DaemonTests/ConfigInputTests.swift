@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import Sensors
 import Testing
 
 /// Configuration files that are not what they seem: NUL bytes, invalid UTF-8, nan, dotted keys,
@@ -7,7 +8,7 @@ import Testing
 @Suite struct ConfigInputTests {
     func issues(_ bytes: [UInt8]) -> [ConfigIssue] {
         do {
-            _ = try ConfigLoader.parse(bytes: bytes, file: "c.toml", checkFiles: false)
+            _ = try ConfigLoader.parse(bytes: bytes, file: "c.toml", checkFiles: false, rules: ChipRules())
             return []
         } catch {
             return error.issues

@@ -1,6 +1,7 @@
 import Daemon
 import Detector
 import Foundation
+import Sensors
 import Testing
 
 @Suite struct ConfigTests {
@@ -50,7 +51,7 @@ import Testing
         let c = try ConfigLoader.parse(text, file: "t.toml")
         #expect(c.sensors.count == 2)
         #expect(c.sensors[0].address == .fixed(0x1D))
-        #expect(c.sensors[0].chip == .adxl355)
+        #expect(c.sensors[0].chip == ChipName("adxl355"))
         #expect(c.sensors[0].rate == 1000)
         #expect(c.sensors[0].rangeG == 4)
         #expect(c.sensors[0].interrupt == nil)
@@ -89,7 +90,7 @@ import Testing
             jornal = true
             """
         do {
-            _ = try ConfigLoader.parse(text, file: "bad.toml")
+            _ = try SensorConfigurations.parse(text, file: "bad.toml")
             Issue.record("expected errors")
         } catch {
             let found = error.issues.map { "\($0.line) \($0.key ?? "-")" }

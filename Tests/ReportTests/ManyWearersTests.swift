@@ -31,7 +31,7 @@ import Testing
         [[sensor]]
         bus = "sim:adxl355"
         location = "left-calf"
-        rate = 200
+        rate = 250
         speed = 10
         twitches_per_minute = 30
         episodes_per_hour = 0

@@ -29,7 +29,7 @@ public final class AcquisitionWorkload {
         } else {
             source = RestingSource()
         }
-        let chip = SimulatedChipKind.adxl345.make(source: source, time: clock)
+        let chip = ADXL345Model(address: 0x53, source: source, time: clock)
         driver = ResilientAccelerometer(
             bus: chip, chip: .chip(.adxl345), settings: AccelerometerSettings(rateHz: rate, rangeG: 2),
             interrupt: chip.interruptLine, time: clock)

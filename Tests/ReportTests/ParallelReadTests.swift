@@ -1,6 +1,7 @@
 import Foundation
 import JournaldTestSupport
 import Testing
+import TwitchCore
 
 @testable import Report
 
@@ -119,5 +120,25 @@ import Testing
         }
         let cached = try FileManager.default.contentsOfDirectory(atPath: cache)
         #expect(cached.count == files.count, "\(cached)")
+    }
+
+    @Test func aMissingJournalFileIsAnErrorWithOrWithoutTheCache() throws {
+        let dir = "/tmp/twitchd-par-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = JournalSource.files([dir + "/missing.journal"])
+        let policy = TrustPolicy.standard(for: source, includeSimulated: false)
+        for cacheDirectory in [nil, dir] {
+            // Before, with the cache, a missing file gave an empty report.
+            var exit: SysExit?
+            do {
+                _ = try JournalReader.read(
+                    source, policy: policy, sinceUsec: nil, untilUsec: nil, cacheDirectory: cacheDirectory,
+                    threads: 0)
+            } catch {
+                exit = error.exit
+            }
+            #expect(exit == .noInput, "cache \(cacheDirectory ?? "none")")
+        }
     }
 }

@@ -1,7 +1,8 @@
 // A cache of what was read from each journal file, so that a year of entries is read from the
 // journal once: archived journal files never change, and the active one is read on from where
-// the last report stopped (its cursor). Reading through sd-journal costs about 10 us per entry
-// (BENCHMARKS.md, "Report"); the cache brings a year back in a fraction of a second.
+// the last report stopped (its cursor). Reading through sd-journal costs about 3 us of CPU per
+// entry (BENCHMARKS.md, "Report over a year of one wearer"), so a year takes 1.5-2 s of CPU spread
+// over the cores; the cache brings it back in a fraction of a second.
 //
 // One file per journal file in $XDG_CACHE_HOME/twitchd/report (else ~/.cache/twitchd/report),
 // private to the user (0700/0600). The cache holds every twitchd entry's fields as read, before

@@ -117,18 +117,21 @@ public enum JournalReader {
             return try readDirect(source, policy: policy, sinceUsec: sinceUsec, untilUsec: untilUsec)
         }
         let from = cacheDirectory == nil ? sinceUsec.map { max(0, $0 - receptionSlackUsec) } : nil
-        let records = try readFiles(files, cacheDirectory: cacheDirectory, fromUsec: from, threads: threads)
         var parser = EntryParser(
             policy: policy, sinceUsec: sinceUsec ?? Int64.min, untilUsec: untilUsec ?? Int64.max)
-        for record in records { parser.replay(record) }
+        try readFiles(files, cacheDirectory: cacheDirectory, fromUsec: from, threads: threads) { record in
+            parser.replay(record)
+        }
         return parser.data
     }
 
-    /// What each of `files` holds (see ``readFile(_:cacheDirectory:fromUsec:)``), in their order;
-    /// `threads` at a time (0: one per CPU). The first error in that order is thrown.
+    /// Hands what each of `files` holds (see ``readFile(_:cacheDirectory:fromUsec:)``) to
+    /// `consume`, in their order, on this thread; `threads` files are read at a time (0: one per
+    /// CPU). Each record is let go once consumed. The first error in that order is thrown.
     static func readFiles(
-        _ files: [String], cacheDirectory: String?, fromUsec: Int64?, threads: Int
-    ) throws(JournalReadError) -> [FileRecord] {
+        _ files: [String], cacheDirectory: String?, fromUsec: Int64?, threads: Int,
+        consume: (FileRecord) -> Void
+    ) throws(JournalReadError) {
         typealias Outcome = Result<FileRecord?, JournalReadError>
         @Sendable func one(_ file: String) -> Outcome {
             do throws(JournalReadError) {
@@ -139,38 +142,58 @@ public enum JournalReader {
         }
         let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let workers = min(files.count, threads > 0 ? threads : max(1, cpus))
-        var outcomes: [Outcome]
         if workers <= 1 {
-            outcomes = files.map(one)
-        } else {
-            let shared = Mutex((next: 0, outcomes: [Outcome?](repeating: nil, count: files.count)))
-            let work = { @Sendable () -> Void in
-                while true {
-                    let i = shared.withLock { s -> Int in
-                        defer { s.next += 1 }
-                        return s.next
-                    }
-                    guard i < files.count else { return }
-                    let outcome = one(files[i])
-                    shared.withLock { $0.outcomes[i] = outcome }
+            for file in files {
+                switch one(file) {
+                case .success(let record): if let record { consume(record) }
+                case .failure(let error): throw error
                 }
             }
-            var running: [pthread_t] = []
-            for _ in 1..<workers {
-                if let t = startThread(work) { running.append(t) }
-            }
-            work()
-            for t in running { pthread_join(t, nil) }
-            outcomes = shared.withLock { $0.outcomes }.map { $0 ?? .success(nil) }
+            return
         }
-        var records: [FileRecord] = []
-        for outcome in outcomes {
-            switch outcome {
-            case .success(let record): if let record { records.append(record) }
-            case .failure(let error): throw error
+        let shared = Mutex((next: 0, outcomes: [Outcome?](repeating: nil, count: files.count)))
+        @Sendable func claim() -> Int? {
+            shared.withLock { s -> Int? in
+                guard s.next < files.count else { return nil }
+                defer { s.next += 1 }
+                return s.next
             }
         }
-        return records
+        let work = { @Sendable () -> Void in
+            while let i = claim() {
+                let outcome = one(files[i])
+                shared.withLock { $0.outcomes[i] = outcome }
+            }
+        }
+        var running: [pthread_t] = []
+        for _ in 1..<workers {
+            if let t = startThread(work) { running.append(t) }
+        }
+        // This thread reads too, and between its files consumes those done so far, in order.
+        var consumed = 0
+        var failure: JournalReadError?
+        func consumeReady() {
+            while failure == nil, consumed < files.count {
+                let done = shared.withLock { s -> Outcome? in
+                    defer { s.outcomes[consumed] = nil }
+                    return s.outcomes[consumed]
+                }
+                guard let done else { return }
+                consumed += 1
+                switch done {
+                case .success(let record): if let record { consume(record) }
+                case .failure(let error): failure = error
+                }
+            }
+        }
+        while let i = claim() {
+            let outcome = one(files[i])
+            shared.withLock { $0.outcomes[i] = outcome }
+            consumeReady()
+        }
+        for t in running { pthread_join(t, nil) }
+        consumeReady()
+        if let failure { throw failure }
     }
 
     /// The journal files behind `source`, or nil when they cannot be listed.

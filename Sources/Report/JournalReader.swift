@@ -705,8 +705,13 @@ struct EntryParser {
 /// The keys of the entries counted so far (a set of ``EntryParser/DedupKey``): open addressing
 /// with a cheap hash, as Set's seeded hashing of half a million keys was a tenth of a report.
 struct DedupSet {
-    private var slots: [EntryParser.DedupKey?] = Array(repeating: nil, count: 16)
-    private(set) var count = 0
+    /// The keys, in order of insertion.
+    private var keys: [EntryParser.DedupKey] = []
+    /// Per slot: 0 when empty, else the key's index + 1 (low 32 bits) and the top of its hash
+    /// (high 32 bits), so that a probe rarely touches `keys`. Twice as many slots as keys at most.
+    private var slots = [UInt64](repeating: 0, count: 16)
+
+    var count: Int { keys.count }
 
     /// Makes room for `n` keys without growing.
     mutating func reserve(_ n: Int) {
@@ -717,31 +722,40 @@ struct DedupSet {
 
     /// Adds `key`; false when it was there already.
     mutating func insert(_ key: EntryParser.DedupKey) -> Bool {
-        if 2 * (count + 1) > slots.count { rehash(slots.count * 2) }
+        if 2 * (keys.count + 1) > slots.count { rehash(slots.count * 2) }
+        let h = Self.hash(key)
+        let tag = h & 0xFFFF_FFFF_0000_0000
         let mask = slots.count - 1
-        var i = Self.hash(key) & mask
-        while let k = slots[i] {
-            if k == key { return false }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[i] != 0 {
+            let slot = slots[i]
+            if slot & 0xFFFF_FFFF_0000_0000 == tag && keys[Int(slot & 0xFFFF_FFFF) - 1] == key {
+                return false
+            }
             i = (i + 1) & mask
         }
-        slots[i] = key
-        count += 1
+        keys.append(key)
+        slots[i] = tag | UInt64(keys.count)
         return true
     }
 
     private mutating func rehash(_ size: Int) {
-        let old = slots
-        slots = Array(repeating: nil, count: size)
-        count = 0
-        for case let k? in old { _ = insert(k) }
+        slots = [UInt64](repeating: 0, count: size)
+        let mask = size - 1
+        for (n, key) in keys.enumerated() {
+            let h = Self.hash(key)
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
+        }
     }
 
-    private static func hash(_ k: EntryParser.DedupKey) -> Int {
+    private static func hash(_ k: EntryParser.DedupKey) -> UInt64 {
         var h = UInt64(k.who) | UInt64(k.kind) << 32
         h = (h ^ UInt64(k.sensor) << 7 ^ UInt64(k.location) << 29) &* 0x9E37_79B9_7F4A_7C15
         h = (h ^ k.seq ^ h >> 31) &* 0xBF58_476D_1CE4_E5B9
         h = (h ^ UInt64(bitPattern: k.time) ^ h >> 27) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: h ^ h >> 31)
+        return h ^ h >> 31
     }
 }
 

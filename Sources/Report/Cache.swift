@@ -1,7 +1,7 @@
 // A cache of what was read from each journal file, so that a year of entries is read from the
 // journal once: archived journal files never change, and the active one is read on from where
-// the last report stopped (its cursor). Reading through sd-journal costs about 3 us of CPU per
-// entry (BENCHMARKS.md, "Report over a year of one wearer"), so a year takes 1.5-2 s of CPU spread
+// the last report stopped (its cursor). Reading through sd-journal costs about 4 us of CPU per
+// entry (BENCHMARKS.md, "Report over a year of one wearer"), so a year takes 2-2.5 s of CPU spread
 // over the cores; the cache brings it back in a fraction of a second.
 //
 // One file per journal file in $XDG_CACHE_HOME/twitchd/report (else ~/.cache/twitchd/report),

@@ -57,6 +57,13 @@ public final class JournalWriter: Sendable {
         public var sendBufferSize: Int?
         /// `SYSLOG_IDENTIFIER` of the writer's own entries (spool overflow notices).
         public var identifier: String
+        /// How long journald's queue must stay full (`EAGAIN`: it is behind, not gone) before
+        /// that is said on stderr. Shorter episodes are only counted.
+        public var busyNoticeAfter: Duration = .seconds(5)
+        /// How often at most the count of short full-queue episodes is said on stderr.
+        public var busySummaryInterval: Duration = .seconds(60)
+        /// Where the writer's own messages go (one line each): stderr.
+        var notice: @Sendable (String) -> Void = { writeStderr($0) }
 
         /// Defaults: the system journal, an in-memory spool of 8 MiB, fsync by the retry thread,
         /// retry every second, the kernel's send buffer, identifier `twitchd`.
@@ -129,6 +136,13 @@ public final class JournalWriter: Sendable {
         var lastDropUsec: UInt64 = 0
         /// Whether journald was reachable on the last attempt (for stderr notices on changes).
         var journalReachable = true
+        /// Since when (monotonic us) journald's queue has been full, while it is.
+        var busySinceUsec: UInt64?
+        /// Whether the current full-queue episode was said on stderr.
+        var busyAnnounced = false
+        /// Full-queue episodes not yet said on stderr, and when the last such message was.
+        var busyEpisodesUnreported: UInt64 = 0
+        var lastBusyMessageUsec: UInt64 = 0
         var closed = false
     }
 
@@ -175,11 +189,13 @@ public final class JournalWriter: Sendable {
             try? spool.append(notice.encoded())
         }
         var s = State(socketFD: fd, spool: spool)
+        s.lastBusyMessageUsec = Clocks.monotonicUsec()
         s.stats.pendingEntries = spool.pendingEntries
         s.stats.pendingBytes = spool.pendingBytes
         state = Mutex(s)
         if address == nil {
-            writeStderr("twitchd journal: socket path '\(configuration.socketPath)' is empty or too long")
+            configuration.notice(
+                "twitchd journal: socket path '\(configuration.socketPath)' is empty or too long")
         }
         if let interval = configuration.retryInterval {
             let ms = Int32(
@@ -270,11 +286,12 @@ public final class JournalWriter: Sendable {
         state.withLock { s in
             guard !s.closed else { return }
             drain(&s, limit: Int.max)
+            reportBusyEpisodes(&s)
             if s.spool.pendingEntries > 0 {
                 let where_ =
                     configuration.spoolDirectory.map { "in \($0)/\(configuration.spoolFileName)" }
                     ?? "in memory (lost)"
-                writeStderr(
+                configuration.notice(
                     "twitchd journal: closing with \(s.spool.pendingEntries) entries undelivered, \(where_)")
             }
             s.spool.closeFiles()
@@ -369,7 +386,8 @@ public final class JournalWriter: Sendable {
                 closeFD(memfd)
                 viaMemfd = true
             case .failure(let e):
-                writeStderr("twitchd journal: entry of \(bytes.count) bytes too large and \(e); dropped")
+                configuration.notice(
+                    "twitchd journal: entry of \(bytes.count) bytes too large and \(e); dropped")
                 s.stats.lastError = e.code
                 return .rejected
             }
@@ -377,28 +395,101 @@ public final class JournalWriter: Sendable {
         if err == 0 {
             if !s.journalReachable {
                 s.journalReachable = true
-                writeStderr("twitchd journal: journald at \(configuration.socketPath) is back")
+                configuration.notice("twitchd journal: journald at \(configuration.socketPath) is back")
             }
+            if s.busySinceUsec != nil { busyEnded(&s) }
             return .delivered(viaMemfd: viaMemfd)
         }
         s.stats.lastError = err
         switch err {
-        case ENOENT, ECONNREFUSED, EAGAIN, EWOULDBLOCK, ENOBUFS, ENOTCONN, ECONNRESET, EACCES, EPERM,
-            ENOTDIR, ENOMEM, ETIMEDOUT:
+        case EAGAIN, EWOULDBLOCK, ENOBUFS:
+            // journald is there but behind (its queue is full): back-pressure, not an outage.
+            if s.journalReachable { busy(&s, err) }
+            return .unavailable
+        case ENOENT, ECONNREFUSED, ENOTCONN, ECONNRESET, EACCES, EPERM, ENOTDIR, ENOMEM, ETIMEDOUT:
             if s.journalReachable {
                 s.journalReachable = false
-                let target =
-                    configuration.spoolDirectory.map { "\($0)/\(configuration.spoolFileName)" } ?? "memory"
-                writeStderr(
+                s.busySinceUsec = nil
+                s.busyAnnounced = false
+                configuration.notice(
                     "twitchd journal: journald at \(configuration.socketPath) unavailable "
-                        + "(\(errnoDescription(err))); spooling to \(target)")
+                        + "(\(errnoDescription(err))); spooling to \(spoolTarget)")
             }
             return .unavailable
         default:
-            writeStderr(
+            configuration.notice(
                 "twitchd journal: entry of \(bytes.count) bytes refused: \(errnoDescription(err)); dropped")
             return .rejected
         }
+    }
+
+    private var spoolTarget: String {
+        configuration.spoolDirectory.map { "\($0)/\(configuration.spoolFileName)" } ?? "memory"
+    }
+
+    private static func microseconds(_ d: Duration) -> UInt64 {
+        let c = d.components
+        return UInt64(max(0, c.seconds)) &* 1_000_000 &+ UInt64(max(0, c.attoseconds / 1_000_000_000_000))
+    }
+
+    /// journald's queue was full (`err`): said on stderr only once it has stayed full for
+    /// ``Configuration/busyNoticeAfter``; shorter episodes are counted (``busyEnded(_:)``).
+    private func busy(_ s: inout State, _ err: Int32) {
+        let now = Clocks.monotonicUsec()
+        guard let since = s.busySinceUsec else {
+            s.busySinceUsec = now
+            return
+        }
+        let after = Self.microseconds(configuration.busyNoticeAfter)
+        guard !s.busyAnnounced, now &- since >= after else { return }
+        s.busyAnnounced = true
+        s.lastBusyMessageUsec = now
+        let shorter =
+            s.busyEpisodesUnreported > 0
+            ? " (and \(s.busyEpisodesUnreported) shorter times since the last message)" : ""
+        s.busyEpisodesUnreported = 0
+        configuration.notice(
+            "twitchd journal: journald at \(configuration.socketPath) has taken no entry for "
+                + "\(seconds(now &- since)) s (\(errnoDescription(err)): its queue is full, it is behind)"
+                + "\(shorter); spooling to \(spoolTarget) until it catches up")
+    }
+
+    /// journald took an entry again after its queue was full.
+    private func busyEnded(_ s: inout State) {
+        let now = Clocks.monotonicUsec()
+        let since = s.busySinceUsec ?? now
+        s.busySinceUsec = nil
+        if s.busyAnnounced {
+            s.busyAnnounced = false
+            s.lastBusyMessageUsec = now
+            configuration.notice(
+                "twitchd journal: journald at \(configuration.socketPath) takes entries again after "
+                    + "\(seconds(now &- since)) s; the spooled ones follow in order")
+            return
+        }
+        s.busyEpisodesUnreported += 1
+        if now &- s.lastBusyMessageUsec >= Self.microseconds(configuration.busySummaryInterval) {
+            reportBusyEpisodes(&s)
+        }
+    }
+
+    /// Says how many short full-queue episodes there were since the last such message, if any.
+    private func reportBusyEpisodes(_ s: inout State) {
+        guard s.busyEpisodesUnreported > 0 else { return }
+        let now = Clocks.monotonicUsec()
+        let n = s.busyEpisodesUnreported
+        configuration.notice(
+            "twitchd journal: journald at \(configuration.socketPath) was behind (queue full, EAGAIN) "
+                + "\(n) time\(n == 1 ? "" : "s") in the last \(seconds(now &- s.lastBusyMessageUsec)) s, "
+                + "each time for less than \(seconds(Self.microseconds(configuration.busyNoticeAfter))) s; "
+                + "entries waited in \(spoolTarget) meanwhile, in order")
+        s.busyEpisodesUnreported = 0
+        s.lastBusyMessageUsec = now
+    }
+
+    /// Whole seconds of `usec`, at least 1 when any.
+    private func seconds(_ usec: UInt64) -> UInt64 {
+        usec == 0 ? 0 : max(1, (usec + 500_000) / 1_000_000)
     }
 
     /// Puts an entry in the spool, or drops and counts it when the spool is full.
@@ -440,7 +531,7 @@ public final class JournalWriter: Sendable {
         let now = Clocks.realtimeUsec()
         if s.droppedUnreported == 0 {
             s.firstDropUsec = now
-            writeStderr(
+            configuration.notice(
                 "twitchd journal: \(reason) while journald is unavailable; dropping new entries until it "
                     + "returns (the count will be written to the journal)")
         }

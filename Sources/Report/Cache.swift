@@ -1,7 +1,8 @@
 // A cache of what was read from each journal file, so that a year of entries is read from the
 // journal once: archived journal files never change, and the active one is read on from where
-// the last report stopped (its cursor). Reading through sd-journal costs about 10 us per entry
-// (BENCHMARKS.md, "Report"); the cache brings a year back in a fraction of a second.
+// the last report stopped (its cursor). Reading through sd-journal costs about 4 us of CPU per
+// entry (BENCHMARKS.md, "Report over a year of one wearer"), so a year takes 2-2.5 s of CPU spread
+// over the cores; the cache brings it back in a fraction of a second.
 //
 // One file per journal file in $XDG_CACHE_HOME/twitchd/report (else ~/.cache/twitchd/report),
 // private to the user (0700/0600). The cache holds every twitchd entry's fields as read, before
@@ -41,16 +42,47 @@ struct RawEntry {
     var noteLocation: UInt32
 }
 
-/// Strings numbered in order of first appearance.
+/// Strings numbered in order of first appearance. Equal strings have one number, however their
+/// bytes were spelled (invalid UTF-8 is repaired the same way each time), so a number can stand
+/// for its string when entries are compared.
 struct StringTable {
-    var list: [String] = [""]
-    var index: [String: UInt32] = ["": 0]
+    private(set) var list: [String] = [""]
+    private var numbers: [String: UInt32] = ["": 0]
+    /// Spellings seen, by a hash of their bytes: looked up without building a String.
+    private var spellings: [Int: [(bytes: [UInt8], number: UInt32)]] = [:]
+
+    init() {}
+
+    /// A table numbering `list` as it stands (a cache file's table: its entries refer to these
+    /// positions). Equal strings later in `list` keep their positions but are not looked up.
+    init(list: [String]) {
+        guard !list.isEmpty else { return }
+        self.list = list
+        numbers = [:]
+        for (i, s) in list.enumerated() where numbers[s] == nil { numbers[s] = UInt32(i) }
+    }
 
     mutating func index(_ s: String) -> UInt32 {
-        if let i = index[s] { return i }
+        if let i = numbers[s] { return i }
         let i = UInt32(list.count)
         list.append(s)
-        index[s] = i
+        numbers[s] = i
+        return i
+    }
+
+    /// The number of the string these bytes decode to.
+    mutating func index(bytes b: UnsafeRawBufferPointer) -> UInt32 {
+        var h = 0xcbf2_9ce4_8422_2325 as UInt64
+        for byte in b {
+            h ^= UInt64(byte)
+            h = h &* 0x100_0000_01b3
+        }
+        let key = Int(truncatingIfNeeded: h)
+        if let bucket = spellings[key] {
+            for s in bucket where s.bytes.elementsEqual(b) { return s.number }
+        }
+        let i = index(String(decoding: b, as: UTF8.self))
+        spellings[key, default: []].append((Array(b), i))
         return i
     }
 }

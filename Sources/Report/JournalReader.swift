@@ -2,6 +2,7 @@
 // entries the trust rules accept (docs/journal-fields.md, "Trusted entries").
 
 import CSystemd
+import Synchronization
 public import TwitchCore
 
 #if canImport(Glibc)
@@ -87,23 +88,112 @@ public enum JournalReader {
     /// Reads every trusted twitch, exposure and note entry of `source` whose own time lies in
     /// `since..<until` (microseconds since the epoch; nil: unbounded).
     ///
-    /// With `cache` (the default), each journal file is read once and what it held is kept in
-    /// the user's cache directory (see ``ReportCache``); later reports read only what was
-    /// added since. Without it, or when there is no usable cache directory, the journal is read
-    /// directly from `since`.
+    /// Each journal file is read on its own, two or more at a time (one per CPU). With `cache`
+    /// (the default), what each file held is kept in the user's cache directory (see
+    /// ``ReportCache``), and later reports read only what was added since. Without it, or when
+    /// there is no usable cache directory, each file is read from `since` (less
+    /// ``receptionSlackUsec``). When the files cannot be listed, sd-journal reads `source` as a
+    /// whole.
     public static func read(
         _ source: JournalSource, policy: TrustPolicy, sinceUsec: Int64?, untilUsec: Int64?, cache: Bool = true
     ) throws(JournalReadError) -> ReportData {
-        if cache, let dir = ReportCache.directory(), let files = journalFiles(source), !files.isEmpty {
-            var parser = EntryParser(
-                policy: policy, sinceUsec: sinceUsec ?? Int64.min, untilUsec: untilUsec ?? Int64.max)
-            for file in files {
-                guard let record = try readFile(file, cacheDirectory: dir) else { continue }
-                for raw in record.entries { parser.replay(raw, record.strings) }
+        try read(
+            source, policy: policy, sinceUsec: sinceUsec, untilUsec: untilUsec,
+            cacheDirectory: cache ? ReportCache.directory() : nil, threads: 0)
+    }
+
+    /// `read` with the cache in `cacheDirectory` (nil: none) and `threads` files read at a time
+    /// (0: one per CPU).
+    static func read(
+        _ source: JournalSource, policy: TrustPolicy, sinceUsec: Int64?, untilUsec: Int64?,
+        cacheDirectory: String?, threads: Int
+    ) throws(JournalReadError) -> ReportData {
+        if case .files(let files) = source {
+            for f in files where access(f, F_OK) != 0 {
+                throw JournalReadError(description: "\(f): no such file", exit: .noInput)
             }
-            return parser.data
         }
-        return try readDirect(source, policy: policy, sinceUsec: sinceUsec, untilUsec: untilUsec)
+        guard let files = journalFiles(source), !files.isEmpty else {
+            return try readDirect(source, policy: policy, sinceUsec: sinceUsec, untilUsec: untilUsec)
+        }
+        let from = cacheDirectory == nil ? sinceUsec.map { max(0, $0 - receptionSlackUsec) } : nil
+        var parser = EntryParser(
+            policy: policy, sinceUsec: sinceUsec ?? Int64.min, untilUsec: untilUsec ?? Int64.max)
+        try readFiles(files, cacheDirectory: cacheDirectory, fromUsec: from, threads: threads) { record in
+            parser.replay(record)
+        }
+        return parser.data
+    }
+
+    /// Hands what each of `files` holds (see ``readFile(_:cacheDirectory:fromUsec:)``) to
+    /// `consume`, in their order, on this thread; `threads` files are read at a time (0: one per
+    /// CPU). Each record is let go once consumed. The first error in that order is thrown.
+    static func readFiles(
+        _ files: [String], cacheDirectory: String?, fromUsec: Int64?, threads: Int,
+        consume: (FileRecord) -> Void
+    ) throws(JournalReadError) {
+        typealias Outcome = Result<FileRecord?, JournalReadError>
+        @Sendable func one(_ file: String) -> Outcome {
+            do throws(JournalReadError) {
+                return .success(try readFile(file, cacheDirectory: cacheDirectory, fromUsec: fromUsec))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let workers = min(files.count, threads > 0 ? threads : max(1, cpus))
+        if workers <= 1 {
+            for file in files {
+                switch one(file) {
+                case .success(let record): if let record { consume(record) }
+                case .failure(let error): throw error
+                }
+            }
+            return
+        }
+        let shared = Mutex((next: 0, outcomes: [Outcome?](repeating: nil, count: files.count)))
+        @Sendable func claim() -> Int? {
+            shared.withLock { s -> Int? in
+                guard s.next < files.count else { return nil }
+                defer { s.next += 1 }
+                return s.next
+            }
+        }
+        let work = { @Sendable () -> Void in
+            while let i = claim() {
+                let outcome = one(files[i])
+                shared.withLock { $0.outcomes[i] = outcome }
+            }
+        }
+        var running: [pthread_t] = []
+        for _ in 1..<workers {
+            if let t = startThread(work) { running.append(t) }
+        }
+        // This thread reads too, and between its files consumes those done so far, in order.
+        var consumed = 0
+        var failure: JournalReadError?
+        func consumeReady() {
+            while failure == nil, consumed < files.count {
+                let done = shared.withLock { s -> Outcome? in
+                    defer { s.outcomes[consumed] = nil }
+                    return s.outcomes[consumed]
+                }
+                guard let done else { return }
+                consumed += 1
+                switch done {
+                case .success(let record): if let record { consume(record) }
+                case .failure(let error): failure = error
+                }
+            }
+        }
+        while let i = claim() {
+            let outcome = one(files[i])
+            shared.withLock { $0.outcomes[i] = outcome }
+            consumeReady()
+        }
+        for t in running { pthread_join(t, nil) }
+        consumeReady()
+        if let failure { throw failure }
     }
 
     /// The journal files behind `source`, or nil when they cannot be listed.
@@ -144,17 +234,26 @@ public enum JournalReader {
         return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
     }
 
-    /// What `file` holds: from the cache, plus whatever was appended since.
-    static func readFile(_ file: String, cacheDirectory: String) throws(JournalReadError) -> FileRecord? {
-        guard let key = ReportCache.key(for: file) else { return nil }
-        let cacheFile = cacheDirectory + "/" + key
-        var record = ReportCache.load(cacheFile)
+    /// What `file` holds: from the cache in `cacheDirectory`, plus whatever was appended since;
+    /// without a cache directory, what it holds from `fromUsec` on (nil: all). Nil when the file
+    /// is gone.
+    static func readFile(
+        _ file: String, cacheDirectory: String?, fromUsec: Int64? = nil
+    ) throws(JournalReadError) -> FileRecord? {
+        var cacheFile: String?
+        var record: FileRecord?
+        if let cacheDirectory {
+            guard let key = ReportCache.key(for: file) else { return nil }
+            cacheFile = cacheDirectory + "/" + key
+            record = ReportCache.load(cacheDirectory + "/" + key)
+        }
         var handle: OpaquePointer?
         var paths: [UnsafePointer<CChar>?] = [UnsafePointer(strdup(file)), nil]
         defer { free(UnsafeMutablePointer(mutating: paths[0])) }
         let r = paths.withUnsafeMutableBufferPointer { sd_journal_open_files(&handle, $0.baseAddress, 0) }
         guard r >= 0, let j = handle else {
             let e = -r
+            if e == ENOENT && cacheDirectory == nil { return nil }
             throw JournalReadError(
                 description: "cannot open \(file): \(String(cString: strerror(e)))"
                     + (e == EACCES ? " (add yourself to group systemd-journal, or use sudo)" : ""),
@@ -166,23 +265,28 @@ public enum JournalReader {
             let m = "MESSAGE_ID=" + id
             _ = sd_journal_add_match(j, m, m.utf8.count)
         }
-        var parser = EntryParser(
-            policy: TrustPolicy(acceptProgram: false, trustedUIDs: [], includeSimulated: false), sinceUsec: 0,
-            untilUsec: 0)
-        parser.capturing = true
+        let ignored = TrustPolicy(acceptProgram: false, trustedUIDs: [], includeSimulated: false)
+        var parser: EntryParser
         if let cached = record, sd_journal_seek_cursor(j, cached.cursor) >= 0, sd_journal_next(j) > 0,
             sd_journal_test_cursor(j, cached.cursor) > 0
         {
-            for s in cached.strings { _ = parser.strings.index(s) }
+            parser = EntryParser(
+                policy: ignored, sinceUsec: 0, untilUsec: 0, strings: StringTable(list: cached.strings))
         } else {
             record = nil
-            _ = sd_journal_seek_head(j)
+            parser = EntryParser(policy: ignored, sinceUsec: 0, untilUsec: 0)
+            if let fromUsec {
+                _ = sd_journal_seek_realtime_usec(j, UInt64(max(0, fromUsec)))
+            } else {
+                _ = sd_journal_seek_head(j)
+            }
         }
+        parser.capturing = true
         let added = try feedRemainingEntries(j, to: &parser, source: file)
         if let cached = record, added == 0 { return cached }
         var cursor = record?.cursor ?? ""
         // At the end sd_journal_next() leaves the read pointer on the last entry: its cursor.
-        if added > 0 {
+        if added > 0 && cacheFile != nil {
             var c: UnsafeMutablePointer<CChar>?
             if sd_journal_get_cursor(j, &c) >= 0, let c {
                 cursor = String(cString: c)
@@ -191,7 +295,7 @@ public enum JournalReader {
         }
         let fresh = FileRecord(
             cursor: cursor, strings: parser.strings.list, entries: (record?.entries ?? []) + parser.captured)
-        if !cursor.isEmpty { ReportCache.save(fresh, to: cacheFile) }
+        if let cacheFile, !cursor.isEmpty { ReportCache.save(fresh, to: cacheFile) }
         return fresh
     }
 
@@ -253,8 +357,8 @@ public enum JournalReader {
     static let kNote = "af031bbaa21147288fe49214982afefe"
 }
 
-/// Turns the fields of one entry at a time into records (allocation-light: numbers are parsed
-/// from the bytes, repeated strings are reused).
+/// Turns the fields of one entry at a time into records (allocation-light: field names are
+/// compared as bytes, numbers parsed from the bytes, strings kept as numbers in ``strings``).
 struct EntryParser {
     let policy: TrustPolicy
     let sinceUsec: Int64
@@ -279,34 +383,62 @@ struct EntryParser {
     var notWorn = 0.0
     var gap = 0.0
     var lost = 0
-    var location = ""
-    var sensor = ""
-    var wearer = ""
-    var hostname = ""
-    var machineID = ""
-    var noteKind = ""
-    var noteText = ""
-    var noteLocation: String?
+    // Strings, as their numbers in `strings` (0 is "").
+    var location: UInt32 = 0
+    var sensor: UInt32 = 0
+    var wearer: UInt32 = 0
+    var hostname: UInt32 = 0
+    var machineID: UInt32 = 0
+    var noteKind: UInt32 = 0
+    var noteText: UInt32 = 0
+    var noteLocation: UInt32?
 
-    // Strings seen before, reused instead of allocated again.
-    var internTable: [Int: [String]] = [:]
-    var seen = Set<DedupKey>()
+    /// Every string read, numbered.
+    var strings: StringTable
+    /// The number of "unknown" (the location of an entry without one).
+    let unknown: UInt32
+    /// The last value of each string field and its number: consecutive entries mostly repeat
+    /// them, so most fields are found by one comparison.
+    var recent = [(bytes: [UInt8], number: UInt32)](repeating: ([], 0), count: Slot.count)
+    var seen = DedupSet()
     /// When set, `end()` only records the entry's fields (for the cache), without judging it.
     var capturing = false
     var captured: [RawEntry] = []
-    var strings = StringTable()
+    private let serviceUnitBytes: [UInt8]
+    private let programBytes: [UInt8]
 
-    struct DedupKey: Hashable {
-        var machine: String
-        var seq: UInt64
-        var time: Int64
-        var kind: UInt8
+    enum Slot {
+        static let location = 0
+        static let sensor = 1
+        static let wearer = 2
+        static let hostname = 3
+        static let machineID = 4
+        static let noteKind = 5
+        static let noteText = 6
+        static let count = 7
     }
 
-    init(policy: TrustPolicy, sinceUsec: Int64, untilUsec: Int64) {
+    /// Twitches by who and their sequence number and onset; exposure periods (outside the event
+    /// sequence) by who, their sensor, location and start. Strings as their numbers.
+    struct DedupKey: Equatable {
+        var who: UInt32
+        var sensor: UInt32
+        var location: UInt32
+        var kind: UInt8
+        var seq: UInt64
+        var time: Int64
+    }
+
+    /// `strings`: the table to number strings in (a cache file's, to read on after it).
+    init(policy: TrustPolicy, sinceUsec: Int64, untilUsec: Int64, strings: StringTable = StringTable()) {
         self.policy = policy
         self.sinceUsec = sinceUsec
         self.untilUsec = untilUsec
+        self.strings = strings
+        unknown = self.strings.index("unknown")
+        location = unknown
+        serviceUnitBytes = Array(policy.serviceUnit.utf8)
+        programBytes = Array(policy.program.utf8)
     }
 
     mutating func begin() {
@@ -326,85 +458,117 @@ struct EntryParser {
         notWorn = 0
         gap = 0
         lost = 0
-        location = "unknown"
-        sensor = ""
-        wearer = ""
-        hostname = ""
-        machineID = ""
-        noteKind = ""
-        noteText = ""
+        location = unknown
+        sensor = 0
+        wearer = 0
+        hostname = 0
+        machineID = 0
+        noteKind = 0
+        noteText = 0
         noteLocation = nil
     }
 
     mutating func field(_ f: UnsafeRawBufferPointer) {
-        guard let eq = f.firstIndex(of: UInt8(ascii: "=")) else { return }
+        guard let base = f.baseAddress, let at = memchr(base, Int32(UInt8(ascii: "=")), f.count) else {
+            return
+        }
+        let eq = base.distance(to: UnsafeRawPointer(at))
         let name = UnsafeRawBufferPointer(rebasing: f[0..<eq])
         let value = UnsafeRawBufferPointer(rebasing: f[(eq + 1)...])
         guard let first = name.first else { return }
         if first == UInt8(ascii: "_") {
-            if name.equals("_SYSTEMD_UNIT") {
-                unit = value.equals(policy.serviceUnit)
-            } else if name.equals("_COMM") {
-                comm = value.equals(policy.program)
-            } else if name.equals("_UID") {
+            if name.is("_SYSTEMD_UNIT") {
+                unit = value.is(serviceUnitBytes)
+            } else if name.is("_COMM") {
+                comm = value.is(programBytes)
+            } else if name.is("_UID") {
                 uid = Int(value.integer ?? -1)
-            } else if name.equals("_HOSTNAME") {
-                hostname = intern(value)
-            } else if name.equals("_MACHINE_ID") {
-                machineID = intern(value)
+            } else if name.is("_HOSTNAME") {
+                hostname = number(value, Slot.hostname)
+            } else if name.is("_MACHINE_ID") {
+                machineID = number(value, Slot.machineID)
             }
             return
         }
-        if name.equals("MESSAGE_ID") {
-            if value.equals(JournalReader.kTwitch) {
+        if name.is("MESSAGE_ID") {
+            if value.is("e1a046b8355640d8bf66367ef4914329") {
                 kind = .twitch
-            } else if value.equals(JournalReader.kExposure) {
+            } else if value.is("07cc454edfa24dcead5a9b11faa154fb") {
                 kind = .exposure
-            } else if value.equals(JournalReader.kNote) {
+            } else if value.is("af031bbaa21147288fe49214982afefe") {
                 kind = .note
             }
             return
         }
-        guard name.count > 7, name.starts(with: "TWITCH_".utf8) else { return }
+        guard name.count > 7, first == UInt8(ascii: "T"),
+            UnsafeRawBufferPointer(rebasing: name[0..<7]).is("TWITCH_")
+        else { return }
         let key = UnsafeRawBufferPointer(rebasing: name[7...])
-        if key.equals("ONSET_REALTIME_USEC") || key.equals("EXPOSURE_START_REALTIME_USEC")
-            || key.equals("NOTE_REALTIME_USEC")
-        {
-            time = value.integer
-        } else if key.equals("EXPOSURE_END_REALTIME_USEC") {
-            endTime = value.integer
-        } else if key.equals("PEAK_MG") {
-            peak = value.decimal ?? 0
-        } else if key.equals("FREQ_HZ") {
-            freq = value.decimal ?? 0
-        } else if key.equals("DURATION_MS") {
-            duration = value.decimal ?? 0
-        } else if key.equals("LOCATION") {
-            location = intern(value)
-            noteLocation = location
-        } else if key.equals("SENSOR") {
-            sensor = intern(value)
-        } else if key.equals("WEARER") {
-            wearer = intern(value)
-        } else if key.equals("SIMULATED") {
-            simulated = value.equals("1")
-        } else if key.equals("SEQ") {
-            seq = value.integer.flatMap { UInt64(exactly: $0) }
-        } else if key.equals("REST_S") {
-            rest = value.decimal
-        } else if key.equals("ACTIVE_S") {
-            active = value.decimal ?? 0
-        } else if key.equals("NOT_WORN_S") {
-            notWorn = value.decimal ?? 0
-        } else if key.equals("GAP_S") {
-            gap = value.decimal ?? 0
-        } else if key.equals("SAMPLES_LOST") {
-            lost = Int(value.integer ?? 0)
-        } else if key.equals("NOTE_KIND") {
-            noteKind = intern(value)
-        } else if key.equals("NOTE") {
-            noteText = String(decoding: value, as: UTF8.self)
+        switch key.count {
+        case 3:
+            if key.is("SEQ") { seq = value.integer.flatMap { UInt64(exactly: $0) } }
+        case 4:
+            if key.is("NOTE") {
+                noteText = number(value, Slot.noteText)
+            }
+        case 5:
+            if key.is("GAP_S") { gap = value.decimal ?? 0 }
+        case 6:
+            if key.is("SENSOR") {
+                sensor = number(value, Slot.sensor)
+            } else if key.is("REST_S") {
+                rest = value.decimal
+            } else if key.is("WEARER") {
+                wearer = number(value, Slot.wearer)
+            }
+        case 7:
+            if key.is("PEAK_MG") {
+                peak = value.decimal ?? 0
+            } else if key.is("FREQ_HZ") {
+                freq = value.decimal ?? 0
+            }
+        case 8:
+            if key.is("LOCATION") {
+                location = number(value, Slot.location)
+                noteLocation = location
+            } else if key.is("ACTIVE_S") {
+                active = value.decimal ?? 0
+            }
+        case 9:
+            if key.is("SIMULATED") {
+                simulated = value.is("1")
+            } else if key.is("NOTE_KIND") {
+                noteKind = number(value, Slot.noteKind)
+            }
+        case 10:
+            if key.is("NOT_WORN_S") { notWorn = value.decimal ?? 0 }
+        case 11:
+            if key.is("DURATION_MS") { duration = value.decimal ?? 0 }
+        case 12:
+            if key.is("SAMPLES_LOST") { lost = Int(value.integer ?? 0) }
+        case 18:
+            if key.is("NOTE_REALTIME_USEC") { time = value.integer }
+        case 19:
+            if key.is("ONSET_REALTIME_USEC") { time = value.integer }
+        case 26:
+            if key.is("EXPOSURE_END_REALTIME_USEC") { endTime = value.integer }
+        case 28:
+            if key.is("EXPOSURE_START_REALTIME_USEC") { time = value.integer }
+        default:
+            return
         }
+    }
+
+    /// The number of the string in `value`, a field of kind `slot`.
+    mutating func number(_ value: UnsafeRawBufferPointer, _ slot: Int) -> UInt32 {
+        if value.is(recent[slot].bytes) { return recent[slot].number }
+        let n = strings.index(bytes: value)
+        recent[slot] = (Array(value), n)
+        return n
+    }
+
+    func string(_ n: UInt32) -> String {
+        Int(n) < strings.list.count ? strings.list[Int(n)] : ""
     }
 
     mutating func end() {
@@ -412,7 +576,7 @@ struct EntryParser {
             if kind != .none { captured.append(raw()) }
             return
         }
-        let machine = !wearer.isEmpty ? wearer : (!hostname.isEmpty ? hostname : machineID)
+        let machineNumber = wearer != 0 ? wearer : (hostname != 0 ? hostname : machineID)
         switch kind {
         case .none:
             return
@@ -428,8 +592,8 @@ struct EntryParser {
             guard t >= sinceUsec, t < untilUsec else { return }
             data.notes.append(
                 NoteRecord(
-                    timeUsec: t, kind: noteKind.isEmpty ? "text" : noteKind, text: noteText,
-                    location: noteLocation, uid: uid, machine: machine))
+                    timeUsec: t, kind: noteKind == 0 ? "text" : string(noteKind), text: string(noteText),
+                    location: noteLocation.map(string), uid: uid, machine: string(machineNumber)))
             return
         case .twitch, .exposure:
             break
@@ -447,15 +611,13 @@ struct EntryParser {
             data.malformed += 1
             return
         }
-        // Twitches by their sequence number and onset; exposure periods (outside the event
-        // sequence) by their sensor and start.
-        let who = machineID.isEmpty ? machine : machineID
+        let who = machineID != 0 ? machineID : machineNumber
         if kind == .exposure || seq != nil {
-            let key = DedupKey(
-                machine: kind == .exposure ? who + "/" + sensor + "/" + location : who, seq: seq ?? 0,
-                time: t,
-                kind: kind == .twitch ? 0 : 1)
-            if !seen.insert(key).inserted {
+            let key =
+                kind == .exposure
+                ? DedupKey(who: who, sensor: sensor, location: location, kind: 1, seq: seq ?? 0, time: t)
+                : DedupKey(who: who, sensor: .max, location: .max, kind: 0, seq: seq ?? 0, time: t)
+            if !seen.insert(key) {
                 data.duplicates += 1
                 return
             }
@@ -464,8 +626,10 @@ struct EntryParser {
             guard t >= sinceUsec, t < untilUsec else { return }
             data.twitches.append(
                 TwitchRecord(
-                    timeUsec: t, location: location, sensor: sensor, peakMg: peak, frequencyHz: freq,
-                    durationMs: duration, machine: machine, simulated: simulated))
+                    timeUsec: t, location: string(location), sensor: string(sensor), peakMg: peak,
+                    frequencyHz: freq, durationMs: duration, machine: string(machineNumber),
+                    simulated: simulated
+                ))
         } else {
             guard let e = endTime, let rest, e >= t, rest >= 0, active >= 0, notWorn >= 0, gap >= 0 else {
                 data.malformed += 1
@@ -474,13 +638,15 @@ struct EntryParser {
             guard e > sinceUsec, t < untilUsec else { return }
             data.exposures.append(
                 ExposureRecord(
-                    startUsec: t, endUsec: e, location: location, sensor: sensor, rest: rest, active: active,
-                    notWorn: notWorn, gap: gap, samplesLost: lost, machine: machine, simulated: simulated))
+                    startUsec: t, endUsec: e, location: string(location), sensor: string(sensor), rest: rest,
+                    active: active, notWorn: notWorn, gap: gap, samplesLost: lost,
+                    machine: string(machineNumber),
+                    simulated: simulated))
         }
     }
 
     /// The fields of the current entry, as the cache keeps them.
-    mutating func raw() -> RawEntry {
+    func raw() -> RawEntry {
         var flags: UInt16 = 0
         if unit { flags |= 1 }
         if comm { flags |= 2 }
@@ -494,58 +660,124 @@ struct EntryParser {
             kind: kind == .twitch ? 1 : (kind == .exposure ? 2 : 3), flags: flags, uid: Int32(clamping: uid),
             time: time ?? 0, endTime: endTime ?? 0, seq: seq ?? 0, peak: peak, freq: freq, duration: duration,
             rest: rest ?? 0, active: active, notWorn: notWorn, gap: gap, lost: Int64(lost),
-            location: strings.index(location), sensor: strings.index(sensor), wearer: strings.index(wearer),
-            hostname: strings.index(hostname), machineID: strings.index(machineID),
-            noteKind: strings.index(noteKind), noteText: strings.index(noteText),
-            noteLocation: strings.index(noteLocation ?? ""))
+            location: location, sensor: sensor, wearer: wearer, hostname: hostname, machineID: machineID,
+            noteKind: noteKind, noteText: noteText, noteLocation: noteLocation ?? 0)
     }
 
-    /// Judges a recorded entry as if it had just been read.
-    mutating func replay(_ r: RawEntry, _ table: [String]) {
-        func str(_ i: UInt32) -> String { Int(i) < table.count ? table[Int(i)] : "" }
-        kind = r.kind == 1 ? .twitch : (r.kind == 2 ? .exposure : .note)
-        unit = r.flags & 1 != 0
-        comm = r.flags & 2 != 0
-        simulated = r.flags & 4 != 0
-        uid = Int(r.uid)
-        time = r.flags & 8 != 0 ? r.time : nil
-        endTime = r.flags & 16 != 0 ? r.endTime : nil
-        seq = r.flags & 32 != 0 ? r.seq : nil
-        rest = r.flags & 64 != 0 ? r.rest : nil
-        noteLocation = r.flags & 128 != 0 ? str(r.noteLocation) : nil
-        peak = r.peak
-        freq = r.freq
-        duration = r.duration
-        active = r.active
-        notWorn = r.notWorn
-        gap = r.gap
-        lost = Int(truncatingIfNeeded: r.lost)
-        location = str(r.location)
-        sensor = str(r.sensor)
-        wearer = str(r.wearer)
-        hostname = str(r.hostname)
-        machineID = str(r.machineID)
-        noteKind = str(r.noteKind)
-        noteText = str(r.noteText)
-        end()
-    }
-
-    /// The String for `bytes`, shared with earlier equal values.
-    mutating func intern(_ bytes: UnsafeRawBufferPointer) -> String {
-        var h = bytes.count
-        for b in bytes { h = h &* 31 &+ Int(b) }
-        if let bucket = internTable[h] {
-            for s in bucket where s.utf8.elementsEqual(bytes) { return s }
+    /// Judges the entries of one file's record as if they had just been read.
+    mutating func replay(_ record: FileRecord) {
+        // The record's string numbers, as numbers here.
+        var numbers = record.strings.map { strings.index($0) }
+        if numbers.isEmpty { numbers = [0] }
+        let count = numbers.count
+        func n(_ i: UInt32) -> UInt32 { Int(i) < count ? numbers[Int(i)] : 0 }
+        seen.reserve(seen.count + record.entries.count)
+        for r in record.entries {
+            kind = r.kind == 1 ? .twitch : (r.kind == 2 ? .exposure : .note)
+            unit = r.flags & 1 != 0
+            comm = r.flags & 2 != 0
+            simulated = r.flags & 4 != 0
+            uid = Int(r.uid)
+            time = r.flags & 8 != 0 ? r.time : nil
+            endTime = r.flags & 16 != 0 ? r.endTime : nil
+            seq = r.flags & 32 != 0 ? r.seq : nil
+            rest = r.flags & 64 != 0 ? r.rest : nil
+            noteLocation = r.flags & 128 != 0 ? n(r.noteLocation) : nil
+            peak = r.peak
+            freq = r.freq
+            duration = r.duration
+            active = r.active
+            notWorn = r.notWorn
+            gap = r.gap
+            lost = Int(truncatingIfNeeded: r.lost)
+            location = n(r.location)
+            sensor = n(r.sensor)
+            wearer = n(r.wearer)
+            hostname = n(r.hostname)
+            machineID = n(r.machineID)
+            noteKind = n(r.noteKind)
+            noteText = n(r.noteText)
+            end()
         }
-        let s = String(decoding: bytes, as: UTF8.self)
-        if (internTable[h]?.count ?? 0) < 8 { internTable[h, default: []].append(s) }
-        return s
+    }
+}
+
+/// The keys of the entries counted so far (a set of ``EntryParser/DedupKey``): open addressing
+/// with a cheap hash, as Set's seeded hashing of half a million keys was a tenth of a report.
+struct DedupSet {
+    /// The keys, in order of insertion.
+    private var keys: [EntryParser.DedupKey] = []
+    /// Per slot: 0 when empty, else the key's index + 1 (low 32 bits) and the top of its hash
+    /// (high 32 bits), so that a probe rarely touches `keys`. Twice as many slots as keys at most.
+    private var slots = [UInt64](repeating: 0, count: 16)
+
+    var count: Int { keys.count }
+
+    /// Makes room for `n` keys without growing.
+    mutating func reserve(_ n: Int) {
+        var size = slots.count
+        while size < 2 * n { size *= 2 }
+        if size > slots.count { rehash(size) }
+    }
+
+    /// Adds `key`; false when it was there already.
+    mutating func insert(_ key: EntryParser.DedupKey) -> Bool {
+        if 2 * (keys.count + 1) > slots.count { rehash(slots.count * 2) }
+        let h = Self.hash(key)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[i] != 0 {
+            let slot = slots[i]
+            if slot & 0xFFFF_FFFF_0000_0000 == tag && keys[Int(slot & 0xFFFF_FFFF) - 1] == key {
+                return false
+            }
+            i = (i + 1) & mask
+        }
+        keys.append(key)
+        slots[i] = tag | UInt64(keys.count)
+        return true
+    }
+
+    private mutating func rehash(_ size: Int) {
+        slots = [UInt64](repeating: 0, count: size)
+        let mask = size - 1
+        for (n, key) in keys.enumerated() {
+            let h = Self.hash(key)
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = h & 0xFFFF_FFFF_0000_0000 | UInt64(n + 1)
+        }
+    }
+
+    private static func hash(_ k: EntryParser.DedupKey) -> UInt64 {
+        var h = UInt64(k.who) | UInt64(k.kind) << 32
+        h = (h ^ UInt64(k.sensor) << 7 ^ UInt64(k.location) << 29) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ k.seq ^ h >> 31) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ UInt64(bitPattern: k.time) ^ h >> 27) &* 0x94D0_49BB_1331_11EB
+        return h ^ h >> 31
     }
 }
 
 extension UnsafeRawBufferPointer {
-    func equals(_ s: String) -> Bool {
-        s.utf8.count == count && s.utf8.elementsEqual(self)
+    /// Whether these bytes are `s`.
+    @inline(__always)
+    func `is`(_ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard n == count else { return false }
+        guard n > 0, let base = baseAddress else { return true }
+        return memcmp(base, s.utf8Start, n) == 0
+    }
+
+    /// Whether these bytes are `bytes`.
+    @inline(__always)
+    func `is`(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count == count else { return false }
+        guard count > 0, let base = baseAddress else { return true }
+        return bytes.withUnsafeBytes { b in
+            guard let other = b.baseAddress else { return false }
+            return memcmp(base, other, count) == 0
+        }
     }
 
     /// A decimal integer (optional sign), or nil.
@@ -629,4 +861,28 @@ func feedRemainingEntries(
         parser.end()
         count += 1
     }
+}
+
+/// A thread's work, handed through pthread_create.
+private final class ThreadBody: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+/// Runs `body` on a new thread (to be joined); nil when none can be started.
+private func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(
+        &thread, nil,
+        { raw in
+            guard let raw else { return nil }
+            Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, box)
+    guard rc == 0 else {
+        Unmanaged<ThreadBody>.fromOpaque(box).release()
+        return nil
+    }
+    return thread
 }

@@ -136,7 +136,8 @@ public enum SourceFactories {
         do {
             adapter = try LinuxI2CAdapter(path: sensor.bus)
         } catch {
-            throw SourceError("\(error)", transient: false)
+            // A missing adapter may appear (i2c-dev loaded later, a USB adapter plugged in).
+            throw SourceError("\(error)", transient: (error as? BusError)?.kind == .noSuchBus)
         }
         let address: UInt8
         switch sensor.address {
@@ -151,7 +152,7 @@ public enum SourceFactories {
             guard let found else {
                 throw SourceError(
                     "no supported accelerometer answers on \(sensor.bus) (try `twitchd probe --bus \(sensor.bus)`)",
-                    transient: false)
+                    transient: true)
             }
             address = found.address
         }

@@ -152,9 +152,9 @@ final class Channel: @unchecked Sendable {
     // Requests from the controlling thread.
     let retire = Atomic<Bool>(false)
     let retired = DispatchSemaphore(value: 0)
-    let newSensitivity = Mutex<Sensitivity?>(nil)
+    let newSensitivity = Locked<Sensitivity?>(nil)
     /// Published by the detector thread.
-    let status = Mutex(ChannelStatus())
+    let status = Locked(ChannelStatus())
 
     init(
         acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity,
@@ -203,10 +203,10 @@ public final class Daemon: @unchecked Sendable {
     public private(set) var configuration: DaemonConfiguration
     private let options: DaemonOptions
     private var logger: Logger { options.logger }
-    private let channels = Mutex<[Channel]>([])
-    private let runners = Mutex<[SinkRunner]>([])
+    private let channels = Locked<[Channel]>([])
+    private let runners = Locked<[SinkRunner]>([])
     /// While outputs are swapped on reload, events wait here (in order) instead of being lost.
-    private let held = Mutex<[DaemonEvent]?>(nil)
+    private let held = Locked<[DaemonEvent]?>(nil)
     private var socketServer: EventSocketServer?
     private let stopDetector = Atomic<Bool>(false)
     private var detectorThread: JoinableThread?
@@ -218,7 +218,7 @@ public final class Daemon: @unchecked Sendable {
     private var stateDirectory: StateDirectory?
     /// Sequence numbers up to this one are durably reserved (detector thread only after start).
     private var reservedSeq: UInt64 = 0
-    private let recentTwitches = Mutex<[UInt64]>([])
+    private let recentTwitches = Locked<[UInt64]>([])
     private let ready = Atomic<Bool>(false)
     private let outputsDroppedBase = Atomic<Int>(0)
     /// Losses of sensors that were removed (their channels are gone), added by the detector thread.
@@ -227,7 +227,7 @@ public final class Daemon: @unchecked Sendable {
     /// `CLOCK_MONOTONIC` ns of the detector thread's last round (the watchdog needs it alive).
     private let detectorBeat = Atomic<UInt64>(0)
     /// Why the last reload was refused, shown in STATUS until a reload succeeds.
-    private let reloadProblem = Mutex<String?>(nil)
+    private let reloadProblem = Locked<String?>(nil)
     private var stopped = false
 
     public init(configuration: DaemonConfiguration, options: DaemonOptions) {

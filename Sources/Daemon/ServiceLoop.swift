@@ -37,7 +37,7 @@ public enum ServiceLoop {
         reload: (() throws(ConfigErrors) -> DaemonConfiguration)?, logger: Logger
     ) -> SysExit {
         let queue = DispatchQueue(label: "twitchd.signals")
-        let received = Mutex<[Int32]>([])
+        let received = Locked<[Int32]>([])
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)

@@ -205,7 +205,13 @@ final class Acquisition: @unchecked Sendable {
         }
 
         mutating func send(_ h: Health) {
-            outbox.append(h)
+            // While the ring is full (the detector thread stuck), a newer rate replaces an older
+            // one waiting: the outbox stays small.
+            if case .rate = h, let last = outbox.last, case .rate = last {
+                outbox[outbox.count - 1] = h
+            } else {
+                outbox.append(h)
+            }
             flush()
         }
 

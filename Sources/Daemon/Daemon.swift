@@ -627,7 +627,6 @@ public final class Daemon: @unchecked Sendable {
         while true {
             let stopping = stopDetector.load(ordering: .acquiring)
             let current = channels.withLock { $0 }
-            var retiredAny = false
             for c in current {
                 if let s = c.newSensitivity.withLock({ r -> Sensitivity? in
                     defer { r = nil }
@@ -651,14 +650,12 @@ public final class Daemon: @unchecked Sendable {
                 if retiring || stopping { finishDetector(c) }
                 c.publishStatus()
                 if retiring {
-                    retiredAny = true
+                    channels.withLock { list in list.removeAll { $0 === c } }
                     removedChipLost.add(c.chipLost, ordering: .relaxed)
                     removedRingDropped.add(c.ringDropped, ordering: .relaxed)
-                    channels.withLock { list in list.removeAll { $0 === c } }
                     c.retired.signal()
                 }
             }
-            _ = retiredAny
             detectorBeat.store(monotonicNow(), ordering: .relaxed)
             if stopping { return }
             sleepNanoseconds(periodNs)

@@ -93,7 +93,11 @@ public struct DaemonSummary: Sendable, Equatable {
     public var statusLine: String {
         let r = rates.map { "\($0.location) \(Int($0.hz.rounded())) Hz" }.joined(separator: ", ")
         var s = "\(twitchesLastHour) twitches in the last hour; \(r.isEmpty ? "no sensor" : r)"
-        for l in lost { s += "; \(l.location) lost (\(l.reason)), retrying" }
+        for l in lost {
+            // The first sentence: the journal has the whole reason with its hint.
+            let reason = firstSentence(l.reason)
+            s += "; \(l.location) lost (\(reason)), retrying"
+        }
         if samplesDroppedInRing + samplesLostInChip > 0 {
             s += "; \(samplesDroppedInRing + samplesLostInChip) samples lost"
         }
@@ -102,6 +106,11 @@ public struct DaemonSummary: Sendable, Equatable {
         if let reloadProblem { s += "; \(reloadProblem)" }
         return s
     }
+}
+
+/// Up to the first ". ": an error without its hint, for one-line summaries.
+func firstSentence(_ text: String) -> String {
+    text.split(separator: ". ", maxSplits: 1).first.map(String.init) ?? text
 }
 
 /// What the supervisor and ``Daemon/summary()`` see of one sensor: written by the detector
@@ -297,9 +306,9 @@ public final class Daemon: @unchecked Sendable {
                 closeStateDirectory()
                 throw error
             }
-            if case .failure(let e) = source {
-                logger.warning(
-                    "sensor \(sensor.name) (\(sensor.location)) not opened: \(e.description); reported lost, retried with back-off"
+            if case .failure = source {
+                logger.notice(
+                    "sensor \(sensor.name) (\(sensor.location)) did not open: reported lost, retried with back-off"
                 )
             }
         }
@@ -892,7 +901,7 @@ public final class Daemon: @unchecked Sendable {
                 notifier.notify("READY=1\nSTATUS=\(summary().statusLine)")
                 if streaming.count < current.count {
                     let others = statuses.filter { s in !streaming.contains { $0.0 === s.0 } }
-                        .map { "\($0.0.sensor.location) (\($0.1.lostReason ?? "starting"))" }
+                        .map { "\($0.0.sensor.location) (\(firstSentence($0.1.lostReason ?? "starting")))" }
                     logger.notice(
                         "ready: \(streaming.count) of \(current.count) sensors streaming; not yet: \(others.joined(separator: ", "))"
                     )

@@ -65,7 +65,8 @@ func events(_ c: Collector, at location: String) -> [DaemonEvent] {
         let collector = Collector()
         var options = testOptions(extra: [collector.sink])
         options.sourceFactory = buses.factory
-        options.notifier = JournalNotifier(SystemdNotifier(socketPath: listener.path))
+        options.notifier = JournalNotifier(
+            SystemdNotifier(socketPath: listener.path, watchdogUsec: 400_000, watchdogPID: getpid()))
         options.statusPeriod = .milliseconds(300)
         var config = simConfiguration(dir: dir, speed: 4)
         config.sensors.append(i2cSensor("right-calf"))
@@ -89,6 +90,12 @@ func events(_ c: Collector, at location: String) -> [DaemonEvent] {
                 $0.contains("STATUS=") && $0.contains("right-calf lost (open /dev/i2c-9: no such bus")
             })
         #expect(daemon.summary().lost.map(\.location) == ["right-calf"])
+        // A sensor reported lost and being retried does not stop the watchdog while another
+        // streams (a silent, unreported one does: NotifyTests).
+        #expect(daemon.summary().healthy)
+        let dogs = listener.messages.filter { $0.text.hasPrefix("WATCHDOG=1") }.map(\.time)
+        #expect(dogs.count >= 3)
+        #expect(dogs.last.map { Date().timeIntervalSince($0) < 1 } == true)
         // Retried, with back-off: a handful of attempts in a second and more, not hundreds.
         let attempts = buses.refused.load(ordering: .relaxed)
         #expect(attempts >= 3 && attempts <= 12, "\(attempts) attempts")

@@ -52,8 +52,15 @@ public struct SourceRead: Sendable, Equatable {
 }
 
 /// A source failure, with whether a retry can help.
+///
+/// Every failed sensor is retried with back-off; `isTransient` says how, and whether the daemon
+/// may start at all: a failed read that is transient retries the same source, any other failure
+/// opens the sensor again through the ``SourceFactory``; `run` exits 69 only when no sensor
+/// opened and none of the errors is transient (e.g. a missing bus is transient: it may appear;
+/// permission denied is not).
 public struct SourceError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// Whether a retry can help without a change of configuration or permissions.
     public var isTransient: Bool
     public init(_ description: String, transient: Bool) {
         self.description = description

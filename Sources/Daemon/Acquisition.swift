@@ -313,6 +313,9 @@ final class Acquisition: @unchecked Sendable {
                         send(.started(rate: s.sampleRate, note: nil))
                     }
                     let r = try s.read(into: buffer)
+                    // Once a second, also while the source reports itself lost: the rate is the
+                    // acquisition thread's sign of life (the watchdog needs it).
+                    defer { measureRate() }
                     pendingChipLost += r.lost
                     if let note = r.note { send(.started(rate: s.sampleRate, note: note)) }
                     switch r.health {
@@ -330,7 +333,6 @@ final class Acquisition: @unchecked Sendable {
                         markBack()
                         push(UnsafeBufferPointer(rebasing: buffer[0..<r.count]))
                     }
-                    measureRate()
                     backoff.reset()
                 } catch {
                     markLost(error.description)

@@ -203,6 +203,30 @@ func events(_ c: Collector, at location: String) -> [DaemonEvent] {
         #expect(seqs == Array(1...UInt64(seqs.count)))
     }
 
+    /// A sensor whose driver reports it lost and keeps re-probing (an unplugged chip) is
+    /// accounted for: while another sensor streams, the watchdog keeps pinging.
+    @Test func aSensorLostInItsDriverKeepsTheWatchdogWhileAnotherStreams() throws {
+        let dir = temporaryDirectory("reprobe")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try #require(NotifyListener(path: dir + "/notify.sock"))
+        var options = testOptions()
+        options.sourceFactory = { sensor throws(SourceError) in
+            sensor.location == "right-calf" ? LostForeverSource() : try SourceFactories.simulated(sensor)
+        }
+        options.notifier = JournalNotifier(
+            SystemdNotifier(socketPath: listener.path, watchdogUsec: 400_000, watchdogPID: getpid()))
+        let config = simConfiguration(dir: dir, sensors: [("left-calf", 1), ("right-calf", 2)])
+        let daemon = Daemon(configuration: config, options: options)
+        try daemon.start()
+        #expect(waitUntil(5) { daemon.summary().lost.map(\.location) == ["right-calf"] })
+        // Well past the 2 s after which a silent sensor counts as stuck.
+        listener.pump(3.5)
+        let dogs = listener.messages.filter { $0.text.hasPrefix("WATCHDOG=1") }.map(\.time)
+        #expect(dogs.last.map { Date().timeIntervalSince($0) < 1 } == true)
+        #expect(daemon.summary().healthy)
+        daemon.stop()
+    }
+
     /// The start entry names the version and the detector settings.
     @Test func startEntryRecordsVersionAndSettings() throws {
         let dir = temporaryDirectory("version")
@@ -256,4 +280,27 @@ final class LogCapture: @unchecked Sendable {
             capture.add(Entry(level: level, message: message.description, metadata: m))
         }
     }
+}
+
+/// Streams a moment, then reports itself lost and stays lost, returning nothing (a driver
+/// re-probing a chip that was unplugged).
+final class LostForeverSource: SampleSource {
+    let name = "lost-forever"
+    let sampleRate = 400.0
+    var reads = 0
+    var index: UInt64 = 0
+    func start() throws(SourceError) {}
+    func read(into buffer: UnsafeMutableBufferPointer<AcquiredSample>) throws(SourceError) -> SourceRead {
+        usleep(10_000)
+        reads += 1
+        if reads == 5 { return SourceRead(count: 0, health: .lost(reason: "no answer at 0x1D")) }
+        if reads > 5 { return SourceRead(count: 0) }
+        for i in 0..<4 {
+            buffer[i] = AcquiredSample(
+                monotonicNs: 1_000_000_000 + (index + UInt64(i)) * 2_500_000, realtimeNs: 0, x: 0, y: 0, z: 1)
+        }
+        index += 4
+        return SourceRead(count: 4)
+    }
+    func standby() {}
 }

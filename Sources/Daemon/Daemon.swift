@@ -45,6 +45,8 @@ public struct DaemonOptions: Sendable {
     /// Exposure events go to the journal; also to the extra sinks when set (tests), never to the
     /// event socket.
     public var exposureToExtraSinks = false
+    /// twitchd's version, recorded in the start entry.
+    public var version = "unknown"
 
     public init(sourceFactory: @escaping SourceFactory, logger: Logger) {
         self.sourceFactory = sourceFactory
@@ -66,71 +68,108 @@ public struct DaemonStartError: Error, Sendable, CustomStringConvertible {
 public struct DaemonSummary: Sendable, Equatable {
     /// Per sensor: location and measured sample rate in Hz.
     public var rates: [(location: String, hz: Double)]
+    /// Sensors lost (not answering, or not opened yet) and why; they are being retried.
+    public var lost: [(location: String, reason: String)] = []
     public var twitchesLastHour: Int
     public var samplesDroppedInRing: Int
     public var samplesLostInChip: Int
     public var eventsDroppedInOutputs: Int
     public var healthy: Bool
     public var lastSeq: UInt64
+    /// Why the last reload was refused (the previous configuration still runs), or nil.
+    public var reloadProblem: String? = nil
 
     public static func == (a: DaemonSummary, b: DaemonSummary) -> Bool {
         a.rates.map(\.location) == b.rates.map(\.location) && a.rates.map(\.hz) == b.rates.map(\.hz)
+            && a.lost.map(\.location) == b.lost.map(\.location)
+            && a.lost.map(\.reason) == b.lost.map(\.reason)
             && a.twitchesLastHour == b.twitchesLastHour && a.samplesDroppedInRing == b.samplesDroppedInRing
             && a.samplesLostInChip == b.samplesLostInChip
             && a.eventsDroppedInOutputs == b.eventsDroppedInOutputs
-            && a.healthy == b.healthy && a.lastSeq == b.lastSeq
+            && a.healthy == b.healthy && a.lastSeq == b.lastSeq && a.reloadProblem == b.reloadProblem
     }
 
     /// The `STATUS=` line.
     public var statusLine: String {
         let r = rates.map { "\($0.location) \(Int($0.hz.rounded())) Hz" }.joined(separator: ", ")
         var s = "\(twitchesLastHour) twitches in the last hour; \(r.isEmpty ? "no sensor" : r)"
+        for l in lost {
+            // The first sentence: the journal has the whole reason with its hint.
+            let reason = firstSentence(l.reason)
+            s += "; \(l.location) lost (\(reason)), retrying"
+        }
         if samplesDroppedInRing + samplesLostInChip > 0 {
             s += "; \(samplesDroppedInRing + samplesLostInChip) samples lost"
         }
         if eventsDroppedInOutputs > 0 { s += "; \(eventsDroppedInOutputs) events dropped by outputs" }
         if !healthy { s += "; acquisition stalled" }
+        if let reloadProblem { s += "; \(reloadProblem)" }
         return s
     }
 }
 
-/// One sensor as the detector thread sees it.
+/// Up to the first ". ": an error without its hint, for one-line summaries.
+func firstSentence(_ text: String) -> String {
+    text.split(separator: ". ", maxSplits: 1).first.map(String.init) ?? text
+}
+
+/// What the supervisor and ``Daemon/summary()`` see of one sensor: written by the detector
+/// thread only (after each drain), read by anyone.
+struct ChannelStatus: Sendable {
+    /// Set while the sensor is lost.
+    var lostReason: String?
+    /// Samples per second, as the acquisition thread measured them.
+    var measuredRate: Double = 0
+    var chipLost = 0
+    var ringDropped = 0
+    /// `CLOCK_MONOTONIC` ns when the detector thread last took samples (0: never).
+    var lastSamplesNs: UInt64 = 0
+    /// `CLOCK_MONOTONIC` ns when the detector thread last heard from the acquisition thread.
+    var lastHeardNs: UInt64 = 0
+}
+
+/// One sensor as the detector thread sees it. Every `var` is the detector thread's alone; the
+/// controlling thread asks for changes through `retire` and `newSensitivity`.
 final class Channel: @unchecked Sendable {
     let acquisition: Acquisition
-    // The fields below are touched by the detector thread only.
+    /// When the channel was made (`CLOCK_MONOTONIC` ns): a grace period before it must stream.
+    let createdNs: UInt64
     var detector: any StreamDetector
     var realtimeOffsetNs: Int64 = 0
-    var seenChipLost = 0
-    var seenRingDropped = 0
-    var seenFailures = 0
-    var wasFailing = false
+    /// Samples taken from the ring so far (compared with ``HealthMessage/position``).
+    var consumed = 0
+    /// The one record of whether the sensor is lost (and why).
+    var lostReason: String?
+    var measuredRate: Double = 0
+    var chipLost = 0
+    var ringDropped = 0
     var pendingChipLost = 0
     var pendingRingDropped = 0
     var lastOverrunReportNs: UInt64 = 0
-    // Exposure accounting (detector thread), on the samples' time base (seconds).
+    var lastSamplesNs: UInt64 = 0
+    var lastHeardNs: UInt64 = 0
+    // Exposure accounting, on the samples' time base (seconds).
     var exposure: ExposureCounter
     var lastSampleTime: Double
     var periodStart: Double
     var periodLostBase = 0
     /// Whether a sample has arrived yet (the account starts at the first sample).
     var sampled = false
-    // Requests from the controlling thread.
-    let retire = Atomic<Bool>(false)
-    let retired = DispatchSemaphore(value: 0)
-    let replacementDetector = Mutex<(any StreamDetector)?>(nil)
-    // Rate measurement (status thread).
-    var rateWindowStartNs: UInt64 = 0
-    var rateWindowStartCount = 0
-    var measuredRate: Double = 0
-
     /// The rate and sensitivity the current detector was built for.
     var detectorRate: Double
     var sensitivity: Sensitivity
+    // Requests from the controlling thread.
+    let retire = Atomic<Bool>(false)
+    let retired = DispatchSemaphore(value: 0)
+    let newSensitivity = Locked<Sensitivity?>(nil)
+    /// Published by the detector thread.
+    let status = Locked(ChannelStatus())
 
     init(
         acquisition: Acquisition, detector: any StreamDetector, rate: Double, sensitivity: Sensitivity,
         startTime: Double
     ) {
+        createdNs = monotonicNow()
         exposure = ExposureCounter(state: .rest, at: startTime)
         lastSampleTime = startTime
         periodStart = startTime
@@ -142,10 +181,27 @@ final class Channel: @unchecked Sendable {
 
     var sensor: SensorConfiguration { acquisition.sensor }
 
-    /// The rate the source reported when it started (else the configured one).
-    var sampleRate: Double {
-        let milli = acquisition.rate.load(ordering: .relaxed)
-        return milli > 0 ? Double(milli) / 1000 : sensor.rate
+    /// Detector thread: makes what it knows visible to the supervisor.
+    func publishStatus() {
+        status.withLock {
+            $0.lostReason = lostReason
+            $0.measuredRate = measuredRate
+            $0.chipLost = chipLost
+            $0.ringDropped = ringDropped
+            $0.lastSamplesNs = lastSamplesNs
+            $0.lastHeardNs = lastHeardNs
+        }
+    }
+}
+
+/// Whether two sensors would hold the same hardware (bus address or GPIO line), so one must stop
+/// before the other can open.
+func shareHardware(_ a: SensorConfiguration, _ b: SensorConfiguration) -> Bool {
+    if let i = a.interrupt, i == b.interrupt { return true }
+    guard a.bus == b.bus, !a.isSimulated else { return false }
+    switch (a.address, b.address) {
+    case (.fixed(let x), .fixed(let y)): return x == y
+    default: return true
     }
 }
 
@@ -156,10 +212,10 @@ public final class Daemon: @unchecked Sendable {
     public private(set) var configuration: DaemonConfiguration
     private let options: DaemonOptions
     private var logger: Logger { options.logger }
-    private let channels = Mutex<[Channel]>([])
-    private let runners = Mutex<[SinkRunner]>([])
+    private let channels = Locked<[Channel]>([])
+    private let runners = Locked<[SinkRunner]>([])
     /// While outputs are swapped on reload, events wait here (in order) instead of being lost.
-    private let held = Mutex<[DaemonEvent]?>(nil)
+    private let held = Locked<[DaemonEvent]?>(nil)
     private var socketServer: EventSocketServer?
     private let stopDetector = Atomic<Bool>(false)
     private var detectorThread: JoinableThread?
@@ -171,10 +227,16 @@ public final class Daemon: @unchecked Sendable {
     private var stateDirectory: StateDirectory?
     /// Sequence numbers up to this one are durably reserved (detector thread only after start).
     private var reservedSeq: UInt64 = 0
-    private let recentTwitches = Mutex<[UInt64]>([])
+    private let recentTwitches = Locked<[UInt64]>([])
     private let ready = Atomic<Bool>(false)
     private let outputsDroppedBase = Atomic<Int>(0)
-    private let summaryCache = Mutex<DaemonSummary?>(nil)
+    /// Losses of sensors that were removed (their channels are gone), added by the detector thread.
+    private let removedChipLost = Atomic<Int>(0)
+    private let removedRingDropped = Atomic<Int>(0)
+    /// `CLOCK_MONOTONIC` ns of the detector thread's last round (the watchdog needs it alive).
+    private let detectorBeat = Atomic<UInt64>(0)
+    /// Why the last reload was refused, shown in STATUS until a reload succeeds.
+    private let reloadProblem = Locked<String?>(nil)
     private var stopped = false
 
     public init(configuration: DaemonConfiguration, options: DaemonOptions) {
@@ -192,6 +254,11 @@ public final class Daemon: @unchecked Sendable {
     // MARK: start
 
     /// Starts outputs, sensors and the detector thread.
+    ///
+    /// Every sensor that opens starts streaming; one that does not is reported lost (journal,
+    /// event socket, STATUS) and opened again with back-off. Start fails (exit 69) only when no
+    /// sensor opened and none can ever open (every error says a retry cannot help), and (exit 78)
+    /// when the detector refuses a sensor's settings.
     public func start() throws(DaemonStartError) {
         if configuration.lockMemory {
             if let problem = Realtime.lockMemory() {
@@ -199,6 +266,25 @@ public final class Daemon: @unchecked Sendable {
             } else {
                 logger.info("memory locked (mlockall)")
             }
+        }
+        var opened: [(SensorConfiguration, Result<any SampleSource, SourceError>)] = []
+        for sensor in configuration.sensors {
+            do {
+                opened.append((sensor, .success(try options.sourceFactory(sensor))))
+            } catch {
+                opened.append((sensor, .failure(error)))
+            }
+        }
+        let failures = opened.compactMap { o -> (SensorConfiguration, SourceError)? in
+            if case .failure(let e) = o.1 { return (o.0, e) }
+            return nil
+        }
+        if !failures.isEmpty && failures.count == opened.count && failures.allSatisfy({ !$0.1.isTransient }) {
+            throw DaemonStartError(
+                failures.map {
+                    "\(configuration.file):\($0.0.line): sensor \($0.0.name) (\($0.0.location)): \($0.1.description)"
+                }
+                .joined(separator: "\n") + "\nno sensor can work: not starting", exit: .unavailable)
         }
         try openStateDirectory()
         let newRunners: [SinkRunner]
@@ -209,57 +295,81 @@ public final class Daemon: @unchecked Sendable {
             throw error
         }
         runners.withLock { $0 = newRunners }
+        logStart(configuration)
         var started: [Channel] = []
-        for sensor in configuration.sensors {
+        for (sensor, source) in opened {
             do {
-                started.append(try makeChannel(sensor))
+                started.append(try makeChannel(sensor, source: source))
             } catch {
                 for c in started { c.acquisition.stop() }
                 closeOutputs()
                 closeStateDirectory()
                 throw error
             }
+            if case .failure = source {
+                logger.notice(
+                    "sensor \(sensor.name) (\(sensor.location)) did not open: reported lost, retried with back-off"
+                )
+            }
         }
         channels.withLock { $0 = started }
         stopDetector.store(false, ordering: .relaxed)
         detectorThread = JoinableThread(name: "detector") { [self] in detectorLoop() }
         supervisorThread = JoinableThread(name: "supervisor") { [self] in supervise() }
-        for sensor in configuration.sensors {
+    }
+
+    /// The start entry: version, detector settings, sensors.
+    private func logStart(_ c: DaemonConfiguration) {
+        let sensors = c.sensors.map {
+            "\($0.location) \($0.chip.rawValue) \(fixed($0.rate, 0)) Hz ±\($0.rangeG) g at \($0.name)"
+        }
+        logger.notice(
+            "twitchd \(options.version) started: sensitivity \(fixed(c.sensitivity.value, 2)), \(c.sensors.count) sensor\(c.sensors.count == 1 ? "" : "s"): \(sensors.joined(separator: "; "))",
+            metadata: [
+                "twitch_version": .string(options.version),
+                "twitch_sensitivity": .string(fixed(c.sensitivity.value, 2)),
+                "twitch_configuration": .string(c.file),
+            ])
+        for sensor in c.sensors {
             logger.info(
                 "sensor \(sensor.name) \(sensor.chip.rawValue) \(Int(sensor.rate)) Hz at \(sensor.location)")
         }
     }
 
-    private func makeChannel(_ sensor: SensorConfiguration) throws(DaemonStartError) -> Channel {
-        var sensor = sensor
-        let source: any SampleSource
-        do {
-            source = try options.sourceFactory(sensor)
-        } catch {
-            throw DaemonStartError(
-                "\(configuration.file):\(sensor.line): sensor \(sensor.name) (\(sensor.location)): \(error.description)",
-                exit: .unavailable)
+    /// Builds the detector and starts the acquisition thread of one sensor (its source opened,
+    /// or the error opening it gave: then it starts lost and retries).
+    private func makeChannel(
+        _ sensor: SensorConfiguration, source: Result<any SampleSource, SourceError>,
+        sensitivity: Sensitivity? = nil
+    ) throws(DaemonStartError) -> Channel {
+        let sensitivity = sensitivity ?? configuration.sensitivity
+        let rate: Double
+        switch source {
+        case .success(let s): rate = s.sampleRate
+        case .failure: rate = sensor.rate
         }
         // `TWITCH_SENSOR` and messages name the sensor as its source found it (`i2c-1/0x53 adxl345`).
-        sensor.sourceName = source.name
+        var named = sensor
+        if case .success(let s) = source { named.sourceName = s.name }
+        let sensor = named
         let detector: any StreamDetector
         do {
             detector = try options.detectorFactory(
-                DetectorConfiguration(
-                    sampleRate: source.sampleRate, sensitivity: configuration.sensitivity,
-                    location: sensor.location))
+                DetectorConfiguration(sampleRate: rate, sensitivity: sensitivity, location: sensor.location))
         } catch {
             throw DaemonStartError(
                 "\(configuration.file):\(sensor.line): sensor \(sensor.location): \(error)", exit: .config)
         }
+        let factory = options.sourceFactory
         let acquisition = Acquisition(
             sensor: sensor,
             ringCapacity: options.ringCapacity > 0
                 ? options.ringCapacity : max(4096, Int(sensor.rate * sensor.speed) * 2),
-            realtimePriority: configuration.realtimePriority)
+            realtimePriority: configuration.realtimePriority,
+            open: { () throws(SourceError) -> any SampleSource in try factory(sensor) })
         let channel = Channel(
-            acquisition: acquisition, detector: detector, rate: source.sampleRate,
-            sensitivity: configuration.sensitivity, startTime: Double(monotonicNow()) / 1e9)
+            acquisition: acquisition, detector: detector, rate: rate, sensitivity: sensitivity,
+            startTime: Double(monotonicNow()) / 1e9)
         acquisition.start(source: source)
         return channel
     }
@@ -280,11 +390,16 @@ public final class Daemon: @unchecked Sendable {
         return sinks.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
     }
 
+    /// Serves events on `path` (not yet the current server: see ``socketServer``).
+    private func makeEventSocket(_ path: String) throws(EventSocketServer.SetupError) -> EventSocketServer {
+        let logger = self.logger
+        return try EventSocketServer(
+            path: path, clientBufferLimit: options.clientBufferLimit, log: { logger.warning("\($0)") })
+    }
+
     /// Serves events on `path` and makes that server the current one (the one `tail` finds).
     private func openEventSocket(_ path: String) throws(EventSocketServer.SetupError) -> EventSocketServer {
-        let logger = self.logger
-        let server = try EventSocketServer(
-            path: path, clientBufferLimit: options.clientBufferLimit, log: { logger.warning("\($0)") })
+        let server = try makeEventSocket(path)
         socketServer = server
         return server
     }
@@ -308,94 +423,184 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: reload
 
-    /// Applies a new configuration: unchanged sensors keep running, changed ones restart, outputs
-    /// are rebuilt when their settings changed. No event is lost: retired detectors are drained and
-    /// finished, and old outputs deliver their queues before closing.
+    /// Applies a new configuration as a transaction: the new sensors are opened (and the detector
+    /// settings checked) before any old one stops; if anything fails, the old configuration keeps
+    /// running untouched, STATUS says so, and the error is thrown. Unchanged sensors keep running,
+    /// changed ones restart, outputs are rebuilt when their settings changed. No event is lost:
+    /// retired detectors are drained and finished, and old outputs deliver their queues.
     public func reload(_ new: DaemonConfiguration) throws(DaemonStartError) {
         options.notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicNow() / 1000)")
         defer { options.notifier.notify("READY=1\nSTATUS=\(summary().statusLine)") }
-        let old = configuration
-        if !new.sameOutputs(as: old) {
-            // Extra sinks (terminal printer) survive; journal and socket are rebuilt.
-            let oldRunners = runners.withLock { $0 }
-            var keep: [SinkRunner] = []
-            var close: [SinkRunner] = []
-            for r in oldRunners {
-                if options.extraSinks.contains(where: { $0 === r.sink }) {
-                    keep.append(r)
-                } else {
-                    close.append(r)
-                }
-            }
-            // Hold new events while the outputs change; the old ones flush what they have.
-            held.withLock { h in
-                h = []
-                runners.withLock { $0 = [] }
-            }
-            for r in close {
-                if !r.close(timeout: .seconds(2)) {
-                    logger.error(
-                        "reload: output \(r.sink.name) did not flush in time (\(r.pending) events left)")
-                }
-                outputsDroppedBase.add(r.dropped + r.pending, ordering: .relaxed)
-            }
-            var fresh: [any EventSink] = []
-            if new.journal, let journal = options.journalFactory(new, logger) { fresh.append(journal) }
-            socketServer = nil
-            if let path = new.eventSocket {
-                do { fresh.append(try openEventSocket(path)) } catch {
-                    logger.error("reload: event socket: \(error.description)")
-                }
-            }
-            let freshRunners = fresh.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
-            let all = freshRunners + keep
-            // Swap in the new outputs and hand them the held events, in order, atomically with
-            // respect to publish (which checks `held` first).
-            held.withLock { h in
-                for event in h ?? [] {
-                    for r in all { r.submit(event) }
-                }
-                runners.withLock { $0 = all }
-                h = nil
-            }
+        do {
+            try applyReload(new)
+            reloadProblem.withLock { $0 = nil }
+        } catch {
+            noteRefusedReload(error.description)
+            throw error
         }
+    }
+
+    /// Records that a reload was refused before it reached the daemon (an invalid file) and the
+    /// previous configuration kept; STATUS says so until a reload succeeds.
+    public func refuseReload(_ reason: String) {
+        noteRefusedReload(reason)
+        options.notifier.notify("STATUS=\(summary().statusLine)")
+    }
+
+    private func noteRefusedReload(_ reason: String) {
+        let firstLine = reason.split(separator: "\n").first.map(String.init) ?? reason
+        reloadProblem.withLock { $0 = "reload refused (\(firstLine)): previous configuration kept" }
+    }
+
+    private func applyReload(_ new: DaemonConfiguration) throws(DaemonStartError) {
+        let old = configuration
         let current = channels.withLock { $0 }
+        // Which sensors stay (each running channel matches at most one new sensor).
         var kept: [Channel] = []
-        for c in current {
-            if new.sensors.contains(where: { $0.sameSettings(as: c.sensor) }) {
+        var toStart: [SensorConfiguration] = []
+        for sensor in new.sensors {
+            if let c = current.first(where: { c in
+                c.sensor.sameSettings(as: sensor) && !kept.contains { $0 === c }
+            }) {
                 kept.append(c)
             } else {
-                logger.info("reload: stopping sensor \(c.sensor.name) (\(c.sensor.location))")
-                c.acquisition.stop()
-                c.retire.store(true, ordering: .releasing)
-                if c.retired.wait(timeout: .now() + 2) == .timedOut {
-                    logger.warning("reload: detector of \(c.sensor.location) did not drain in time")
-                }
+                toStart.append(sensor)
             }
         }
-        if new.sensitivity != old.sensitivity {
-            for c in kept {
-                if let d = try? options.detectorFactory(
+        let removed = current.filter { c in !kept.contains { $0 === c } }
+        // 1. The detector accepts the new settings for every sensor.
+        for sensor in new.sensors {
+            do {
+                _ = try options.detectorFactory(
                     DetectorConfiguration(
-                        sampleRate: c.sampleRate, sensitivity: new.sensitivity, location: c.sensor.location))
-                {
-                    c.replacementDetector.withLock { $0 = d }
-                    c.sensitivity = new.sensitivity
-                }
+                        sampleRate: sensor.rate, sensitivity: new.sensitivity, location: sensor.location))
+            } catch {
+                throw DaemonStartError(
+                    "\(new.file):\(sensor.line): sensor \(sensor.location): \(error)", exit: .config)
             }
+        }
+        // 2. Open the new sensors that need no hardware a running one holds; and a new event
+        // socket at a new path. Nothing has stopped yet.
+        let late = toStart.filter { s in removed.contains { shareHardware($0.sensor, s) } }
+        var opened: [(SensorConfiguration, any SampleSource)] = []
+        for sensor in toStart where !late.contains(sensor) {
+            do {
+                opened.append((sensor, try options.sourceFactory(sensor)))
+            } catch {
+                throw DaemonStartError(
+                    "\(new.file):\(sensor.line): sensor \(sensor.name) (\(sensor.location)): \(error.description)",
+                    exit: .unavailable)
+            }
+        }
+        var newSocket: EventSocketServer?
+        if let path = new.eventSocket, path != old.eventSocket {
+            do {
+                newSocket = try makeEventSocket(path)
+            } catch {
+                throw DaemonStartError("event socket: \(error.description)", exit: .cantCreate)
+            }
+        }
+        // 3. Stop the removed sensors (what they delivered is still detected and published).
+        for c in removed { retire(c) }
+        // 4. Open the sensors that needed their hardware; if one fails, put the old ones back.
+        for sensor in late {
+            do {
+                opened.append((sensor, try options.sourceFactory(sensor)))
+            } catch {
+                newSocket?.close()
+                opened.removeAll()
+                logger.error(
+                    "reload: sensor \(sensor.location): \(error.description); restarting the previous sensors"
+                )
+                for c in removed {
+                    let source = Result { () throws(SourceError) -> any SampleSource in
+                        try options.sourceFactory(c.sensor)
+                    }
+                    if let restored = try? makeChannel(c.sensor, source: source) {
+                        channels.withLock { $0.append(restored) }
+                    }
+                }
+                throw DaemonStartError(
+                    "\(new.file):\(sensor.line): sensor \(sensor.name) (\(sensor.location)): \(error.description)",
+                    exit: .unavailable)
+            }
+        }
+        // 5. Commit.
+        if !new.sameOutputs(as: old) { rebuildOutputs(new, socket: newSocket) }
+        if new.sensitivity != old.sensitivity {
+            for c in kept { c.newSensitivity.withLock { $0 = new.sensitivity } }
         }
         configuration = new
-        for sensor in new.sensors where !kept.contains(where: { $0.sensor.sameSettings(as: sensor) }) {
+        for (sensor, source) in opened {
             logger.info("reload: starting sensor \(sensor.name) (\(sensor.location))")
             do {
-                let c = try makeChannel(sensor)
+                let c = try makeChannel(sensor, source: .success(source))
                 channels.withLock { $0.append(c) }
             } catch {
+                // Checked in step 1; only a detector that changed its mind gets here.
                 logger.error("reload: \(error.description)")
             }
         }
-        ready.store(false, ordering: .relaxed)
         supervisorWake.signal()
+    }
+
+    /// Stops one sensor and waits for the detector thread to drain and finish it.
+    private func retire(_ c: Channel) {
+        logger.info("reload: stopping sensor \(c.sensor.name) (\(c.sensor.location))")
+        c.acquisition.stop()
+        c.retire.store(true, ordering: .releasing)
+        if c.retired.wait(timeout: .now() + 2) == .timedOut {
+            logger.warning("reload: detector of \(c.sensor.location) did not drain in time")
+        }
+    }
+
+    /// Replaces the journal and the event socket (extra sinks such as the terminal printer stay);
+    /// events published meanwhile wait in `held`, in order.
+    private func rebuildOutputs(_ new: DaemonConfiguration, socket preopened: EventSocketServer?) {
+        let oldRunners = runners.withLock { $0 }
+        var keep: [SinkRunner] = []
+        var close: [SinkRunner] = []
+        for r in oldRunners {
+            if options.extraSinks.contains(where: { $0 === r.sink }) {
+                keep.append(r)
+            } else {
+                close.append(r)
+            }
+        }
+        // Hold new events while the outputs change; the old ones flush what they have.
+        held.withLock { h in
+            h = []
+            runners.withLock { $0 = [] }
+        }
+        for r in close {
+            if !r.close(timeout: .seconds(2)) {
+                logger.error(
+                    "reload: output \(r.sink.name) did not flush in time (\(r.pending) events left)")
+            }
+            outputsDroppedBase.add(r.dropped + r.pending, ordering: .relaxed)
+        }
+        var fresh: [any EventSink] = []
+        if new.journal, let journal = options.journalFactory(new, logger) { fresh.append(journal) }
+        socketServer = nil
+        if let preopened {
+            socketServer = preopened
+            fresh.append(preopened)
+        } else if let path = new.eventSocket {
+            do { fresh.append(try openEventSocket(path)) } catch {
+                logger.error("reload: event socket: \(error.description)")
+            }
+        }
+        let freshRunners = fresh.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
+        let all = freshRunners + keep
+        // Swap in the new outputs and hand them the held events, in order, atomically with
+        // respect to publish (which checks `held` first).
+        held.withLock { h in
+            for event in h ?? [] {
+                for r in all { r.submit(event) }
+            }
+            runners.withLock { $0 = all }
+            h = nil
+        }
     }
 
     // MARK: stop
@@ -435,42 +640,60 @@ public final class Daemon: @unchecked Sendable {
         while true {
             let stopping = stopDetector.load(ordering: .acquiring)
             let current = channels.withLock { $0 }
-            var retiredAny = false
             for c in current {
-                if let d = c.replacementDetector.withLock({ r -> (any StreamDetector)? in
+                if let s = c.newSensitivity.withLock({ r -> Sensitivity? in
                     defer { r = nil }
                     return r
                 }) {
                     drain(c, buffer)
-                    finishDetector(c)
-                    c.detector = d
-                    c.exposure.change(to: .rest, at: c.lastSampleTime)
+                    if let d = try? options.detectorFactory(
+                        DetectorConfiguration(
+                            sampleRate: c.detectorRate, sensitivity: s, location: c.sensor.location))
+                    {
+                        finishDetector(c)
+                        c.detector = d
+                        c.sensitivity = s
+                        c.exposure.change(to: .rest, at: c.lastSampleTime)
+                    }
                 }
                 let retiring = c.retire.load(ordering: .acquiring)
                 drain(c, buffer)
-                checkHealth(c, force: retiring || stopping)
+                reportOverruns(c, force: retiring || stopping)
                 checkExposure(c, final: retiring || stopping)
-                if retiring || stopping {
-                    finishDetector(c)
-                    if retiring {
-                        retiredAny = true
-                        c.retired.signal()
-                    }
+                if retiring || stopping { finishDetector(c) }
+                c.publishStatus()
+                if retiring {
+                    channels.withLock { list in list.removeAll { $0 === c } }
+                    removedChipLost.add(c.chipLost, ordering: .relaxed)
+                    removedRingDropped.add(c.ringDropped, ordering: .relaxed)
+                    c.retired.signal()
                 }
             }
-            if retiredAny {
-                channels.withLock { list in list.removeAll { $0.retire.load(ordering: .relaxed) } }
-            }
+            detectorBeat.store(monotonicNow(), ordering: .relaxed)
             if stopping { return }
             sleepNanoseconds(periodNs)
         }
     }
 
+    /// Takes everything the acquisition thread sent, samples and health in the order they came.
     private func drain(_ c: Channel, _ buffer: UnsafeMutableBufferPointer<AcquiredSample>) {
+        let a = c.acquisition
         while true {
-            let n = c.acquisition.ring.pop(into: buffer)
-            if n == 0 { return }
-            for i in 0..<n {
+            // Samples first (acquiring the ring's head): every health message that came before
+            // them is visible now.
+            let available = a.ring.available
+            while let h = a.health.peek(), h.position <= c.consumed {
+                _ = a.health.pop()
+                handle(c, h)
+            }
+            var n = min(available, buffer.count)
+            if let h = a.health.peek() { n = min(n, h.position - c.consumed) }
+            if n <= 0 { return }
+            let got = a.ring.pop(into: UnsafeMutableBufferPointer(rebasing: buffer[0..<n]))
+            c.consumed += got
+            c.lastSamplesNs = monotonicNow()
+            c.lastHeardNs = c.lastSamplesNs
+            for i in 0..<got {
                 let s = buffer[i]
                 c.realtimeOffsetNs = s.realtimeNs &- Int64(bitPattern: s.monotonicNs)
                 let sample = Sample(time: Double(s.monotonicNs) / 1e9, x: s.x, y: s.y, z: s.z)
@@ -489,7 +712,54 @@ public final class Daemon: @unchecked Sendable {
                 }
                 c.detector.process(sample) { output in emit(c, output) }
             }
-            if n < buffer.count { return }
+        }
+    }
+
+    /// One health change, at its place in the sample stream.
+    private func handle(_ c: Channel, _ m: HealthMessage) {
+        c.lastHeardNs = monotonicNow()
+        let usec = m.monotonicNs / 1000
+        switch m.health {
+        case .started(let rate, let note):
+            if let note { logger.info("\(c.sensor.location): \(note)") }
+            // The source settled on another rate (e.g. the chip's nearest supported one): the
+            // detector's filters must match it.
+            if rate > 0, abs(rate - c.detectorRate) > 0.01 * c.detectorRate,
+                let d = try? options.detectorFactory(
+                    DetectorConfiguration(
+                        sampleRate: rate, sensitivity: c.sensitivity, location: c.sensor.location))
+            {
+                finishDetector(c)
+                c.detector = d
+                logger.info("\(c.sensor.location): detector set for \(fixed(rate, 1)) Hz")
+                c.detectorRate = rate
+            }
+        case .note(let text, let warning):
+            if warning {
+                logger.warning("\(c.sensor.location): \(text)")
+            } else {
+                logger.info("\(c.sensor.location): \(text)")
+            }
+        case .lost(let reason):
+            guard c.lostReason == nil else { return }
+            c.lostReason = reason
+            logger.warning("sensor \(c.sensor.name) (\(c.sensor.location)) lost: \(reason)")
+            publish(c, .sensorLost(detail: reason), monotonicUsec: usec)
+        case .back:
+            guard c.lostReason != nil else { return }
+            c.lostReason = nil
+            logger.notice("sensor \(c.sensor.name) (\(c.sensor.location)) back")
+            publish(c, .sensorBack, monotonicUsec: usec)
+        case .samplesLost(let n, let ring):
+            if ring {
+                c.ringDropped += n
+                c.pendingRingDropped += n
+            } else {
+                c.chipLost += n
+                c.pendingChipLost += n
+            }
+        case .rate(let hz):
+            c.measuredRate = hz
         }
     }
 
@@ -541,9 +811,7 @@ public final class Daemon: @unchecked Sendable {
     private func emitExposure(_ c: Channel) {
         let end = c.exposure.since
         guard end > c.periodStart else { return }
-        let lost =
-            c.acquisition.chipLost.load(ordering: .relaxed)
-            + c.acquisition.ringDropped.load(ordering: .relaxed)
+        let lost = c.chipLost + c.ringDropped
         let period = DaemonEvent.ExposurePeriod(
             exposure: c.exposure.take(),
             startRealtimeUsec: Int64((c.periodStart * 1e6).rounded()) &+ c.realtimeOffsetNs / 1000,
@@ -587,71 +855,25 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Turns the acquisition counters into sensor lost/back and overrun events.
-    private func checkHealth(_ c: Channel, force: Bool) {
-        let a = c.acquisition
-        // The source settled on another rate (e.g. the chip's nearest supported one): the
-        // detector's filters must match it.
-        let milli = a.rate.load(ordering: .relaxed)
-        if milli > 0 {
-            let rate = Double(milli) / 1000
-            if abs(rate - c.detectorRate) > 0.01 * c.detectorRate,
-                let d = try? options.detectorFactory(
-                    DetectorConfiguration(
-                        sampleRate: rate, sensitivity: c.sensitivity, location: c.sensor.location))
-            {
-                finishDetector(c)
-                c.detector = d
-                logger.info("\(c.sensor.location): detector set for \(fixed(rate, 1)) Hz")
-                c.detectorRate = rate
-            }
-        }
-        if let note = a.schedulingNote.withLock({ n -> String? in
-            defer { n = nil }
-            return n
-        }) {
-            if note.hasPrefix("real-time priority") {
-                logger.warning("\(c.sensor.location): \(note)")
-            } else {
-                logger.info("\(c.sensor.location): \(note)")
-            }
-        }
-        let failures = a.failures.load(ordering: .relaxed)
-        let failing = a.failing.load(ordering: .relaxed) != 0
+    /// Turns the losses the acquisition thread reported into overrun events, at most one of each
+    /// kind a second (and at once when the sensor stops).
+    private func reportOverruns(_ c: Channel, force: Bool) {
         let nowNs = monotonicNow()
+        guard c.pendingChipLost + c.pendingRingDropped > 0,
+            force || nowNs &- c.lastOverrunReportNs >= 1_000_000_000
+        else { return }
         let nowUsec = nowNs / 1000
-        if failures != c.seenFailures {
-            c.seenFailures = failures
-            c.wasFailing = true
-            let detail = a.lastErrorText
-            logger.warning("sensor \(c.sensor.name) (\(c.sensor.location)) lost: \(detail)")
-            publish(c, .sensorLost(detail: detail), monotonicUsec: nowUsec)
-        } else if c.wasFailing && !failing {
-            c.wasFailing = false
-            logger.notice("sensor \(c.sensor.name) (\(c.sensor.location)) back")
-            publish(c, .sensorBack, monotonicUsec: nowUsec)
+        c.lastOverrunReportNs = nowNs
+        if c.pendingChipLost > 0 {
+            logger.warning("\(c.sensor.location): \(c.pendingChipLost) samples lost in the sensor FIFO")
+            publish(c, .overrun(lostSamples: c.pendingChipLost, stage: "chip"), monotonicUsec: nowUsec)
+            c.pendingChipLost = 0
         }
-        let chip = a.chipLost.load(ordering: .relaxed)
-        let ring = a.ringDropped.load(ordering: .relaxed)
-        c.pendingChipLost += chip - c.seenChipLost
-        c.pendingRingDropped += ring - c.seenRingDropped
-        c.seenChipLost = chip
-        c.seenRingDropped = ring
-        if c.pendingChipLost + c.pendingRingDropped > 0
-            && (force || nowNs &- c.lastOverrunReportNs >= 1_000_000_000)
-        {
-            c.lastOverrunReportNs = nowNs
-            if c.pendingChipLost > 0 {
-                logger.warning("\(c.sensor.location): \(c.pendingChipLost) samples lost in the sensor FIFO")
-                publish(c, .overrun(lostSamples: c.pendingChipLost, stage: "chip"), monotonicUsec: nowUsec)
-                c.pendingChipLost = 0
-            }
-            if c.pendingRingDropped > 0 {
-                logger.warning(
-                    "\(c.sensor.location): \(c.pendingRingDropped) samples dropped: detector behind")
-                publish(c, .overrun(lostSamples: c.pendingRingDropped, stage: "ring"), monotonicUsec: nowUsec)
-                c.pendingRingDropped = 0
-            }
+        if c.pendingRingDropped > 0 {
+            logger.warning(
+                "\(c.sensor.location): \(c.pendingRingDropped) samples dropped: detector behind")
+            publish(c, .overrun(lostSamples: c.pendingRingDropped, stage: "ring"), monotonicUsec: nowUsec)
+            c.pendingRingDropped = 0
         }
     }
 
@@ -670,18 +892,31 @@ public final class Daemon: @unchecked Sendable {
         if let w = watchdogNs { tickNs = min(tickNs, max(w / 4, 1_000_000)) }
         var lastStatus: UInt64 = 0
         var lastWatchdog: UInt64 = 0
+        var allStreaming = false
         while !stopSupervisor.load(ordering: .relaxed) {
             let now = monotonicNow()
             let current = channels.withLock { $0 }
-            if !ready.load(ordering: .relaxed), !current.isEmpty,
-                current.allSatisfy({ $0.acquisition.streaming.load(ordering: .relaxed) })
-            {
+            let statuses = current.map { c in (c, c.status.withLock { $0 }) }
+            let streaming = statuses.filter { $0.1.lastSamplesNs != 0 && $0.1.lostReason == nil }
+            if !ready.load(ordering: .relaxed), !streaming.isEmpty {
+                // READY once one sensor streams; the others are reported lost and retried.
                 ready.store(true, ordering: .relaxed)
                 lastStatus = now
                 notifier.notify("READY=1\nSTATUS=\(summary().statusLine)")
-                logger.info("all sensors streaming")
+                if streaming.count < current.count {
+                    let others = statuses.filter { s in !streaming.contains { $0.0 === s.0 } }
+                        .map { "\($0.0.sensor.location) (\(firstSentence($0.1.lostReason ?? "starting")))" }
+                    logger.notice(
+                        "ready: \(streaming.count) of \(current.count) sensors streaming; not yet: \(others.joined(separator: ", "))"
+                    )
+                }
             }
-            if let w = watchdogNs, now &- lastWatchdog >= w &- w / 8, healthy(current, now: now) {
+            let all = !current.isEmpty && streaming.count == current.count
+            if all && !allStreaming { logger.info("all sensors streaming") }
+            allStreaming = all
+            if let w = watchdogNs, now &- lastWatchdog >= w &- w / 8,
+                healthy(statuses.map(\.1), current, now: now)
+            {
                 lastWatchdog = now
                 notifier.notify("WATCHDOG=1")
             }
@@ -693,37 +928,43 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Acquisition is healthy when every sensor delivered samples within the last 2 seconds.
-    private func healthy(_ current: [Channel], now: UInt64) -> Bool {
+    /// Healthy (the watchdog is pinged) while the detector thread runs, at least one sensor
+    /// delivered samples within the last 2 seconds, and every other sensor is either reported
+    /// lost with its acquisition thread still heard from (retrying) or new: a sensor that went
+    /// silent without being reported lost means a stuck acquisition.
+    private func healthy(_ statuses: [ChannelStatus], _ current: [Channel], now: UInt64) -> Bool {
         guard !current.isEmpty else { return false }
-        return current.allSatisfy { c in
-            let last = c.acquisition.lastReadNs.load(ordering: .relaxed)
-            return last != 0 && now &- last < 2_000_000_000
-                && c.acquisition.failing.load(ordering: .relaxed) == 0
+        let beat = detectorBeat.load(ordering: .relaxed)
+        guard beat != 0, now &- beat < 2_000_000_000 else { return false }
+        var delivering = 0
+        for (s, c) in zip(statuses, current) {
+            if s.lastSamplesNs != 0 && now &- s.lastSamplesNs < 2_000_000_000 && s.lostReason == nil {
+                delivering += 1
+            } else if s.lostReason != nil && s.lastHeardNs != 0 && now &- s.lastHeardNs < 2_000_000_000 {
+                continue
+            } else if s.lastSamplesNs == 0 && now &- c.createdNs < 2_000_000_000 {
+                continue
+            } else {
+                return false
+            }
         }
+        return delivering > 0
     }
 
-    /// A live summary: measured rates, twitches in the last hour, losses.
+    /// A live summary: measured rates, lost sensors, twitches in the last hour, losses.
     public func summary() -> DaemonSummary {
         let now = monotonicNow()
         let current = channels.withLock { $0 }
+        let statuses = current.map { c in c.status.withLock { $0 } }
         var rates: [(String, Double)] = []
-        var ring = 0
-        var chip = 0
-        for c in current {
-            let count = c.acquisition.acquired.load(ordering: .relaxed)
-            if c.rateWindowStartNs == 0 {
-                c.rateWindowStartNs = now
-                c.rateWindowStartCount = count
-            } else if now &- c.rateWindowStartNs >= 1_000_000_000 {
-                c.measuredRate =
-                    Double(count - c.rateWindowStartCount) / (Double(now &- c.rateWindowStartNs) / 1e9)
-                c.rateWindowStartNs = now
-                c.rateWindowStartCount = count
-            }
-            rates.append((c.sensor.location, c.measuredRate))
-            ring += c.acquisition.ringDropped.load(ordering: .relaxed)
-            chip += c.acquisition.chipLost.load(ordering: .relaxed)
+        var lost: [(String, String)] = []
+        var ring = removedRingDropped.load(ordering: .relaxed)
+        var chip = removedChipLost.load(ordering: .relaxed)
+        for (c, s) in zip(current, statuses) {
+            rates.append((c.sensor.location, s.measuredRate))
+            if let reason = s.lostReason { lost.append((c.sensor.location, reason)) }
+            ring += s.ringDropped
+            chip += s.chipLost
         }
         let hourAgo = now / 1000 > 3_600_000_000 ? now / 1000 - 3_600_000_000 : 0
         let lastHour = recentTwitches.withLock { list -> Int in
@@ -734,8 +975,10 @@ public final class Daemon: @unchecked Sendable {
             $0 + $1.dropped
         }
         return DaemonSummary(
-            rates: rates, twitchesLastHour: lastHour, samplesDroppedInRing: ring, samplesLostInChip: chip,
-            eventsDroppedInOutputs: outputs, healthy: healthy(current, now: now), lastSeq: lastSeq)
+            rates: rates, lost: lost, twitchesLastHour: lastHour, samplesDroppedInRing: ring,
+            samplesLostInChip: chip, eventsDroppedInOutputs: outputs,
+            healthy: healthy(statuses, current, now: now), lastSeq: lastSeq,
+            reloadProblem: reloadProblem.withLock { $0 })
     }
 
     // MARK: sequence persistence

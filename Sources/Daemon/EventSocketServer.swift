@@ -44,11 +44,11 @@ public final class EventSocketServer: EventSink {
         var pending: [[UInt8]] = []
         var stopping = false
     }
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     private let clientCount = Atomic<Int>(0)
     private let droppedClientCount = Atomic<Int>(0)
     private let droppedLineCount = Atomic<Int>(0)
-    private let thread = Mutex<JoinableThread?>(nil)
+    private let thread = Locked<JoinableThread?>(nil)
     private let log: @Sendable (String) -> Void
 
     /// An error setting up the socket.

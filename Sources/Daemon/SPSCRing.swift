@@ -5,7 +5,10 @@ import Synchronization
 /// The acquisition thread is the only producer and the detector thread the only consumer. Neither
 /// ever blocks or allocates: a full ring refuses the element (the caller counts it as dropped), an
 /// empty ring returns nothing. Indices grow without wrapping (64-bit) and are masked on access.
-public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
+///
+/// Samples cross in bulk (``push(contentsOf:)``, ``pop(into:)``: plain copies); health messages,
+/// which hold strings, one at a time (``push(_:)``, ``peek()``, ``pop()``: moved in and out).
+public final class SPSCRing<Element>: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<Element>
     private let mask: Int
     /// Capacity in elements (a power of two).
@@ -24,11 +27,20 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         storage = UnsafeMutablePointer<Element>.allocate(capacity: c)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        // Both threads are gone: release what was never taken.
+        let h = head.load(ordering: .acquiring)
+        var t = tail.load(ordering: .acquiring)
+        while t < h {
+            (storage + (t & mask)).deinitialize(count: 1)
+            t += 1
+        }
+        storage.deallocate()
+    }
 
     /// Producer side: appends one element, or returns false when the ring is full.
     @inline(__always)
-    public func push(_ element: Element) -> Bool {
+    public func push(_ element: consuming Element) -> Bool {
         let h = head.load(ordering: .relaxed)
         let t = tail.load(ordering: .acquiring)
         if h - t >= capacity { return false }
@@ -37,6 +49,32 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         return true
     }
 
+    /// Consumer side: the oldest element, left in the ring (nil when empty).
+    public func peek() -> Element? {
+        let t = tail.load(ordering: .relaxed)
+        let h = head.load(ordering: .acquiring)
+        if h == t { return nil }
+        return (storage + (t & mask)).pointee
+    }
+
+    /// Consumer side: removes the oldest element (nil when empty).
+    public func pop() -> Element? {
+        let t = tail.load(ordering: .relaxed)
+        let h = head.load(ordering: .acquiring)
+        if h == t { return nil }
+        let element = (storage + (t & mask)).move()
+        tail.store(t + 1, ordering: .releasing)
+        return element
+    }
+
+    /// Consumer side: elements ready to be taken (at least this many stay available).
+    public var available: Int { head.load(ordering: .acquiring) - tail.load(ordering: .relaxed) }
+
+    /// Elements waiting (approximate when read from a third thread).
+    public var count: Int { head.load(ordering: .acquiring) - tail.load(ordering: .acquiring) }
+}
+
+extension SPSCRing where Element: BitwiseCopyable {
     /// Producer side: appends as many of `elements` as fit; returns how many were taken.
     public func push(contentsOf elements: UnsafeBufferPointer<Element>) -> Int {
         let h = head.load(ordering: .relaxed)
@@ -58,7 +96,4 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         tail.store(t + n, ordering: .releasing)
         return n
     }
-
-    /// Elements waiting (approximate when read from a third thread).
-    public var count: Int { head.load(ordering: .acquiring) - tail.load(ordering: .acquiring) }
 }

@@ -37,7 +37,7 @@ public enum ServiceLoop {
         reload: (() throws(ConfigErrors) -> DaemonConfiguration)?, logger: Logger
     ) -> SysExit {
         let queue = DispatchQueue(label: "twitchd.signals")
-        let received = Mutex<[Int32]>([])
+        let received = Locked<[Int32]>([])
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
@@ -85,8 +85,13 @@ public enum ServiceLoop {
                 } catch let errors as ConfigErrors {
                     for issue in errors.issues { logger.error("reload: \(issue.description)") }
                     logger.error("reload: keeping the previous configuration")
+                    daemon.refuseReload(errors.issues.first?.description ?? "invalid configuration")
+                } catch let error as DaemonStartError {
+                    // Nothing was changed: the previous sensors and outputs still run.
+                    for line in error.description.split(separator: "\n") { logger.error("reload: \(line)") }
+                    logger.error("reload: keeping the previous configuration")
                 } catch {
-                    logger.error("reload failed: \(error); keeping what runs")
+                    logger.error("reload: \(error); keeping the previous configuration")
                 }
             }
         }

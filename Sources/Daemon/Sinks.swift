@@ -30,12 +30,12 @@ public final class SinkRunner: Sendable {
         var items: [DaemonEvent] = []
         var closing = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let droppedCount = Atomic<Int>(0)
     private let deliveredCount = Atomic<Int>(0)
-    private let thread = Mutex<JoinableThread?>(nil)
+    private let thread = Locked<JoinableThread?>(nil)
 
     public init(sink: any EventSink, capacity: Int = 4096) {
         self.sink = sink

@@ -78,7 +78,9 @@ public struct OpenedBus {
         do {
             adapter = try LinuxI2CAdapter(path: spec)
         } catch {
-            throw SensorOpenError(error.description, exit: SensorOpenError.exit(for: error))
+            // A missing adapter may appear (i2c-dev loaded later, a USB adapter plugged in).
+            throw SensorOpenError(
+                error.description, exit: SensorOpenError.exit(for: error), transient: error.kind == .noSuchBus)
         }
         time = SystemTime.shared
         simulated = nil
@@ -176,7 +178,7 @@ public final class OpenedSensor {
                 let which = request.chip.map { "\($0.displayName)" } ?? "supported accelerometer"
                 throw SensorOpenError(
                     "no \(which) answers on \(opened.adapter.name) (try `twitchd probe --bus \(request.bus)`)",
-                    exit: .unavailable)
+                    exit: .unavailable, transient: true)
             }
             address = found.address
             chip = chip ?? found.chip

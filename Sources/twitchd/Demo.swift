@@ -143,6 +143,7 @@ struct Demo: ParsableCommand {
             options.exposurePeriod = p
         }
         options.journalFactory = JournalSink.make
+        options.version = twitchdVersion
         let stop = ServiceLoop.StopRequest()
         let printer = EventPrinter.forStandardOutput()
         let asJSON = json

@@ -67,6 +67,7 @@ struct Run: ParsableCommand {
             spoolDirectory: configuration.stateDirectory)
         var options = DaemonOptions(sourceFactory: SourceFactories.drivers, logger: logger)
         options.journalFactory = JournalSink.make
+        options.version = twitchdVersion
         let systemd = SystemdNotifier.fromEnvironment()
         if systemd.isEnabled { options.notifier = JournalNotifier(systemd) }
         let stop = ServiceLoop.StopRequest()

@@ -57,7 +57,7 @@ final class Twitchd {
 /// A configuration file playing `trace` (or the simulator) `speed` times faster than real time.
 func writeConfig(
     _ path: String, dir: String, trace: String?, speed: Double, extraSensor: Bool = false,
-    journal: String? = nil
+    journal: String? = nil, missingBus: Bool = false
 ) {
     var text = """
         [[sensor]]
@@ -76,6 +76,15 @@ func writeConfig(
             location = "right-calf"
             seed = 5
             speed = \(speed)
+
+            """
+    }
+    if missingBus {
+        text += """
+
+            [[sensor]]
+            bus = "/dev/i2c-99"
+            location = "right-calf"
 
             """
     }
@@ -206,6 +215,100 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
         client.pump(0.3)
         let seqs = client.seqs
         if let last = seqs.last { #expect(seqs == Array(seqs[0]...last)) }
+    }
+
+    /// `run` with one working sensor and one on a bus that does not exist: it starts, says READY
+    /// once the working one streams, reports the other lost (stderr/journal, STATUS) and keeps
+    /// running; it used to exit 69 and stop the working sensor.
+    @Test func runStartsWithTheSensorsThatWorkAndReportsTheOthersLost() throws {
+        guard let bin = twitchdBinary() else {
+            print("skipped: build twitchd first")
+            return
+        }
+        let dir = temporaryDirectory("partialbin")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try #require(NotifyListener(path: dir + "/notify.sock"))
+        let config = dir + "/p.toml"
+        writeConfig(config, dir: dir, trace: twitchyTrace(), speed: 20, missingBus: true)
+        let daemon = try Twitchd(
+            bin, ["run", "--config", config], dir: dir, tag: "partial",
+            environment: ["NOTIFY_SOCKET": listener.path])
+        #expect(waitUntil(5) { FileManager.default.fileExists(atPath: dir + "/events.sock") })
+        let client = try #require(RawClient(path: dir + "/events.sock"))
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline
+            && !jsonObjects(client.lines).contains(where: { $0["type"] as? String == "twitch" })
+        {
+            client.pump(0.1)
+        }
+        listener.pump(1.5)
+        #expect(daemon.process.isRunning, "exited: \(daemon.stderr)")
+        // (The sensor-lost event itself is published before a client can connect: the live
+        // socket serves what comes after; stderr stands for the journal here.)
+        #expect(
+            jsonObjects(client.lines).contains {
+                $0["type"] as? String == "twitch" && $0["location"] as? String == "left-calf"
+            })
+        #expect(daemon.stderr.contains("sensor /dev/i2c-99@auto (right-calf) lost"))
+        let texts = listener.messages.map(\.text)
+        #expect(texts.contains { $0.hasPrefix("READY=1") })
+        #expect(texts.contains { $0.contains("STATUS=") && $0.contains("right-calf lost") })
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(3) != nil)
+        #expect(daemon.process.terminationStatus == 0)
+    }
+
+    /// SIGHUP with a configuration `config check` accepts but whose sensor cannot start (its bus
+    /// is missing): the reload is refused as a whole, the old sensor keeps streaming, and the
+    /// journal (stderr here) and STATUS say so. It used to stop the old sensor first.
+    @Test func sighupWithASensorThatCannotStartKeepsTheOldOne() throws {
+        guard let bin = twitchdBinary() else {
+            print("skipped: build twitchd first")
+            return
+        }
+        let dir = temporaryDirectory("huptxn")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try #require(NotifyListener(path: dir + "/notify.sock"))
+        let config = dir + "/h.toml"
+        writeConfig(config, dir: dir, trace: nil, speed: 20)
+        let daemon = try Twitchd(
+            bin, ["run", "--config", config], dir: dir, tag: "huptxn",
+            environment: ["NOTIFY_SOCKET": listener.path])
+        #expect(waitUntil(5) { daemon.stderr.contains("all sensors streaming") })
+        let client = try #require(RawClient(path: dir + "/events.sock"))
+        try """
+        [[sensor]]
+        bus = "/dev/i2c-99"
+        location = "left-calf"
+
+        [output]
+        journal = false
+        event_socket = "\(dir)/events.sock"
+
+        [daemon]
+        state_directory = "\(dir)/state"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let check = try Twitchd(bin, ["config", "check", config], dir: dir, tag: "check")
+        check.process.waitUntilExit()
+        #expect(check.process.terminationStatus == 0, "\(check.stderr)")
+        daemon.signal(SIGHUP)
+        #expect(waitUntil(5) { daemon.stderr.contains("keeping the previous configuration") })
+        #expect(daemon.stderr.contains("/dev/i2c-99"))
+        #expect(!daemon.stderr.contains("configuration reloaded"))
+        #expect(!daemon.stderr.contains("stopping sensor"))
+        client.pump(0.5)
+        let before = client.lines.count
+        client.pump(2)
+        #expect(client.lines.count > before, "the old sensor stopped streaming")
+        #expect(!jsonObjects(client.lines).contains { $0["type"] as? String == "sensor-lost" })
+        listener.pump(0.3)
+        #expect(
+            listener.messages.map(\.text).contains { $0.contains("STATUS=") && $0.contains("reload refused") }
+        )
+        #expect(daemon.process.isRunning)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(3) != nil)
+        #expect(daemon.process.terminationStatus == 0)
     }
 
     /// `twitchd tail`: waits for the daemon, follows it across a restart, exits 0 on a closed pipe.

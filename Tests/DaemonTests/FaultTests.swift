@@ -167,3 +167,61 @@ final class SelfHealingSource: SampleSource {
         #expect(kinds.filter { if case .sensorLost = $0 { true } else { false } }.count == 1)
     }
 }
+
+/// Streams flat samples, reports itself lost, then back with a jolt in the very first samples
+/// after it: the jolt's twitch can only be placed after `back` if health travels in order with
+/// the samples.
+final class JoltAfterOutageSource: SampleSource {
+    let name = "jolt"
+    let sampleRate = 400.0
+    var reads = 0
+    var index: UInt64 = 0
+
+    func start() throws(SourceError) {}
+
+    func read(into buffer: UnsafeMutableBufferPointer<AcquiredSample>) throws(SourceError) -> SourceRead {
+        usleep(5_000)
+        reads += 1
+        switch reads {
+        case 20: return SourceRead(count: 0, health: .lost(reason: "stalled"))
+        case 21..<40: return SourceRead(count: 0)
+        default: break
+        }
+        for i in 0..<4 {
+            let jolt = reads == 40 && i == 0
+            buffer[i] = AcquiredSample(
+                monotonicNs: 1_000_000_000 + (index + UInt64(i)) * 2_500_000, realtimeNs: 0,
+                x: jolt ? 0.5 : 0,
+                y: 0, z: 1)
+        }
+        index += 4
+        return SourceRead(count: 4, health: reads == 40 ? .back : nil)
+    }
+
+    func standby() {}
+}
+
+@Suite struct HealthOrderTests {
+    @Test func healthIsPlacedBetweenTheSamplesItCameBetween() throws {
+        let dir = temporaryDirectory("order")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = Collector()
+        var options = testOptions(extra: [collector.sink])
+        options.sourceFactory = { _ in JoltAfterOutageSource() }
+        // A slow detector thread: lost, back and the jolt all wait in the rings for one drain.
+        options.detectorPeriod = .milliseconds(500)
+        let daemon = Daemon(configuration: simConfiguration(dir: dir), options: options)
+        try daemon.start()
+        #expect(waitUntil(5) { collector.twitches.count >= 1 })
+        daemon.stop()
+        let kinds = liveEvents(collector.all).map(\.kind)
+        let lost = kinds.firstIndex { if case .sensorLost = $0 { true } else { false } }
+        let back = kinds.firstIndex(of: .sensorBack)
+        let twitch = kinds.firstIndex { if case .twitch = $0 { true } else { false } }
+        #expect(lost != nil && back != nil && twitch != nil)
+        if let lost, let back, let twitch {
+            #expect(lost < back)
+            #expect(back < twitch)
+        }
+    }
+}

@@ -249,7 +249,7 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
             jsonObjects(client.lines).contains {
                 $0["type"] as? String == "twitch" && $0["location"] as? String == "left-calf"
             })
-        #expect(daemon.stderr.contains("sensor /dev/i2c-99@auto (right-calf) lost"))
+        #expect(daemon.stderr.contains("sensor i2c-99/auto auto (right-calf) lost"))
         let texts = listener.messages.map(\.text)
         #expect(texts.contains { $0.hasPrefix("READY=1") })
         #expect(texts.contains { $0.contains("STATUS=") && $0.contains("right-calf lost") })

@@ -9,10 +9,13 @@
 //   GPIO (data-ready edges via libgpiod)
 //   Journal (journald native protocol, sd_notify)
 //   Daemon: the pipeline only (sample sources, ring, detector thread, outputs, lifecycle); it
-//     imports no hardware, simulator or trace module (Tests/SensorsTests/ModuleGraphTests checks)
+//     imports no hardware, simulator, trace or journald module (Tests/SensorsTests/ModuleGraphTests
+//     checks)
 //   Sensors: the chip registry, and the one way to open a sensor (real or simulated) as a
 //     Daemon sample source; depends on Daemon (for the seam) and the hardware modules
-//   twitchd, the command line, composes Sensors and Daemon (like swift-nio's umbrella).
+//   JournalOutput: the journald output, a Daemon event sink over the Journal module's writer
+//   twitchd, the command line, composes Sensors, JournalOutput and Daemon (like swift-nio's
+//     umbrella).
 import PackageDescription
 
 // Tools version 6.0, not higher: Debian trixie's `swiftlang` (what `apt install swiftlang` gives on
@@ -102,13 +105,22 @@ let package = Package(
         // twitchd report: reads twitchd's entries back from the journal (sd-journal), counts them
         // against the exposure, compares notes, renders tables, JSON, CSV and HTML.
         .target(name: "Report", dependencies: ["TwitchCore", "CSystemd"], swiftSettings: strict),
-        // Configuration, pipeline threads, event socket, lifecycle. No hardware, simulator or
-        // trace module: sensors come in through its SampleSource protocol and SourceFactory.
+        // Configuration, pipeline threads, event socket, lifecycle. No hardware, simulator, trace
+        // or journald module: sensors come in through its SampleSource protocol and
+        // SourceFactory, the journal output through its EventSink protocol and journalFactory.
         .target(
             name: "Daemon",
             dependencies: [
-                "TwitchCore", "Detector", "Journal", .product(name: "Logging", package: "swift-log"),
+                "TwitchCore", "Detector", .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict),
+        // The journal output: events as journald entries through the Journal module's writer
+        // (native protocol, spool), a Daemon event sink the command line plugs in.
+        .target(
+            name: "JournalOutput",
+            dependencies: [
+                "Daemon", "Journal", "TwitchCore", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The chip registry and the one way to open a sensor (`[[sensor]]` table or `--bus`),
@@ -122,8 +134,8 @@ let package = Package(
         .executableTarget(
             name: "twitchd",
             dependencies: [
-                "Daemon", "Sensors", "TwitchCore", "Detector", "Traces", "SensorBus", "Accelerometers",
-                "SensorSim", "GPIO", "Journal", "Report",
+                "Daemon", "Sensors", "JournalOutput", "TwitchCore", "Detector", "Traces", "SensorBus",
+                "Accelerometers", "SensorSim", "GPIO", "Journal", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -149,11 +161,15 @@ let package = Package(
             ]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Sensors", "TwitchCore", "Journal", "Traces", "JournaldTestSupport"]),
+            dependencies: [
+                "Daemon", "Sensors", "JournalOutput", "TwitchCore", "Journal", "Traces",
+                "JournaldTestSupport",
+            ]),
         .testTarget(
             name: "SensorsTests",
             dependencies: [
-                "Sensors", "Daemon", "Journal", "Accelerometers", "SensorSim", "SensorBus", "Traces",
+                "Sensors", "Daemon", "JournalOutput", "Journal", "Accelerometers", "SensorSim", "SensorBus",
+                "Traces",
                 "TwitchCore",
                 .product(name: "Logging", package: "swift-log"),
             ]),

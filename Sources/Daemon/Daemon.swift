@@ -846,7 +846,7 @@ public final class Daemon: @unchecked Sendable {
             // Exposure is bookkeeping for the journal and reports, not served to live clients.
             let extra = options.exposureToExtraSinks
             return runners.withLock { $0 }.filter {
-                !(exposure && !($0.sink is JournalSink || (extra && !($0.sink is EventSocketServer))))
+                !(exposure && !($0.sink.takesExposure || (extra && !($0.sink is EventSocketServer))))
                     && !$0.submit(event) && $0.dropped.isPowerOfTwo
             }
         }

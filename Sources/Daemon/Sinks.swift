@@ -12,11 +12,15 @@ public protocol EventSink: AnyObject, Sendable {
     func flush()
     /// Called once, after the last event and flush.
     func close()
+    /// Whether exposure events (bookkeeping for the journal and reports, not for live clients)
+    /// go to this output; false unless it says so.
+    var takesExposure: Bool { get }
 }
 
 extension EventSink {
     public func flush() {}
     public func close() {}
+    public var takesExposure: Bool { false }
 }
 
 /// A bounded queue in front of one sink, drained by a thread of its own.

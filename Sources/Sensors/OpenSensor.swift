@@ -80,7 +80,8 @@ public struct OpenedBus {
         } catch {
             // A missing adapter may appear (i2c-dev loaded later, a USB adapter plugged in).
             throw SensorOpenError(
-                error.description, exit: SensorOpenError.exit(for: error), transient: error.kind == .noSuchBus)
+                error.description, exit: SensorOpenError.exit(for: error), transient: error.kind == .noSuchBus
+            )
         }
         time = SystemTime.shared
         simulated = nil

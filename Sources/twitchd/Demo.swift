@@ -2,6 +2,7 @@ import Accelerometers
 import ArgumentParser
 import Daemon
 import Journal
+import JournalOutput
 import Logging
 import Sensors
 import TwitchCore

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Journal
+import JournalOutput
 import Logging
 import Sensors
 import TwitchCore

@@ -1,6 +1,7 @@
 import Daemon
 import Foundation
 import Journal
+import JournalOutput
 import Testing
 import TwitchCore
 

@@ -1,6 +1,7 @@
 import Daemon
 import Foundation
 import Journal
+import JournalOutput
 import Logging
 import Synchronization
 import Testing

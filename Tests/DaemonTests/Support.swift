@@ -1,6 +1,7 @@
 import Daemon
 import Detector
 import Foundation
+import JournalOutput
 import Logging
 import Synchronization
 import TwitchCore

@@ -1,14 +1,15 @@
 import Foundation
 import Testing
 
-/// The Daemon library is the pipeline only: it must not import a hardware, simulator or
-/// trace-file module. Sensors come in through its `SampleSource` protocol and `SourceFactory`;
-/// the `twitchd` executable composes `Sensors` and `Daemon`.
+/// The Daemon library is the pipeline only: it must not import a hardware, simulator,
+/// trace-file or journald module. Sensors come in through its `SampleSource` protocol and
+/// `SourceFactory`, the journal output through its `EventSink` protocol; the `twitchd` executable
+/// composes `Sensors`, `JournalOutput` and `Daemon`.
 @Suite("module graph")
 struct ModuleGraphTests {
     static let forbidden = [
         "Accelerometers", "SensorBus", "GPIO", "SensorSim", "Traces", "Sensors", "CGPIOD", "CI2C", "Report",
-        "CSystemd",
+        "CSystemd", "Journal", "JournalOutput",
     ]
 
     static var root: URL {
@@ -38,7 +39,7 @@ struct ModuleGraphTests {
         return out
     }
 
-    @Test("no Daemon source file imports a hardware, simulator or trace module")
+    @Test("no Daemon source file imports a hardware, simulator, trace or journald module")
     func daemonSourcesImportNoHardware() throws {
         let dir = Self.root.appendingPathComponent("Sources/Daemon")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
@@ -55,7 +56,7 @@ struct ModuleGraphTests {
         #expect(offending == [])
     }
 
-    @Test("Package.swift gives the Daemon target no hardware, simulator or trace dependency")
+    @Test("Package.swift gives the Daemon target no hardware, simulator, trace or journald dependency")
     func daemonTargetDependencies() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let start = try #require(text.range(of: "name: \"Daemon\","))

@@ -1,3 +1,4 @@
+public import Daemon
 public import Journal
 public import Logging
 import TwitchCore
@@ -13,6 +14,8 @@ import TwitchCore
 /// journald is missing or restarting (delivered, in order, when it returns).
 public final class JournalSink: EventSink {
     public let name = "journal"
+    /// Exposure entries are bookkeeping for the journal and reports: this output takes them.
+    public var takesExposure: Bool { true }
     public let writer: JournalWriter
     /// `TWITCH_WEARER` on every entry (the configuration's `wearer`), or nil.
     public let wearer: String?

@@ -178,6 +178,7 @@ struct Record: AsyncParsableCommand {
                     "bus": opened.bus.adapter.name,
                     "address": hexAddress(opened.address),
                     "mode": c.map { $0.useFIFO ? "fifo watermark \($0.watermark)" : "bypass" } ?? "",
+                    "recorded_by": "twitchd \(twitchdVersion)",
                 ])
                 do { writer = try TraceWriter(path: output, metadata: meta) } catch {
                     printError("twitchd record: \(error)")

@@ -574,6 +574,9 @@ struct Summary {
             s +=
                 "  busiest min  \(b.count) twitch\(b.count == 1 ? "" : "es") in the minute from \(clock(b.start))\n"
         }
+        if let f = facts {
+            s += "  counted by   twitchd \(twitchdVersion), sensitivity \(fixed(f.sensitivity, 2))\n"
+        }
         return s + "\n"
     }
 

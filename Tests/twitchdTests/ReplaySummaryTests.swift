@@ -166,6 +166,13 @@ struct EventSchemaTests {
         #expect(!events.stdout.isEmpty)
         let e = try check(events.stdout, "replayTwitch")
         #expect(e.status == 0, "\(e.stderr)")
+        // --explain adds candidate and state lines; all of it is replayLine.
+        let explained = try twitchd(["replay", "--format", "jsonl", "--explain", trace])
+        #expect(explained.stdout.contains("\"candidate\": \"twitch\""))
+        #expect(explained.stdout.contains("\"state\": "))
+        let x = try check(explained.stdout, "replayLine")
+        #expect(x.status == 0, "\(x.stderr)")
+        #expect(try check(explained.stdout, "replayTwitch").status == 1)
         let summary = try twitchd(["replay", "--summary", "json", trace, "/nonexistent.bin"])
         let s = try check(summary.stdout, "summaryRow")
         #expect(s.status == 0, "\(s.stderr)")

@@ -52,25 +52,12 @@ import Testing
     }
 
     @Test func onlyEnrolledMachinesUploadOverTLS() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return
-        }
-        guard let remote = ManyWearersTests.remote, let upload = ManyWearersTests.upload else {
-            print("skipped: systemd-journal-remote not installed (apt-get install systemd-journal-remote)")
-            return
-        }
+        guard let (remote, upload, twitchd) = ManyWearersTests.tools() else { return }
         guard let stunnel = Self.stunnel, let openssl = Self.openssl else {
             print("skipped: stunnel or openssl not installed (apt-get install stunnel4 openssl)")
             return
         }
-        guard let twitchd = twitchdExecutable() else {
-            Issue.record("the twitchd executable was not found beside the tests; run swift build first")
-            return
-        }
-        let dir = "/tmp/twitchd-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let received = dir + "/remote"
-        try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
+        let (dir, received) = try ManyWearersTests.workFolder("tls")
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
         // The study's CA, the collector and one enrolled Pi; a stranger with a CA of its own.

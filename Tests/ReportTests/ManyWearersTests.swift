@@ -56,22 +56,34 @@ import Testing
             .first { FileManager.default.fileExists(atPath: $0) }
     }
 
-    @Test func oneReportOverTwoUploadedWearers() throws {
+    /// What both many-wearer tests need (journald namespaces, journal-remote and -upload, the
+    /// twitchd binary), or nil after saying which is missing.
+    static func tools() -> (remote: String, upload: String, twitchd: String)? {
         if let reason = JournaldNamespace.unavailableReason {
             print("skipped: \(reason)")
-            return
+            return nil
         }
-        guard let remote = Self.remote, let upload = Self.upload else {
+        guard let remote, let upload else {
             print("skipped: systemd-journal-remote not installed (apt-get install systemd-journal-remote)")
-            return
+            return nil
         }
         guard let twitchd = twitchdExecutable() else {
             Issue.record("the twitchd executable was not found beside the tests; run swift build first")
-            return
+            return nil
         }
-        let dir = "/tmp/twitchd-wearers-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let received = dir + "/remote"
-        try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
+        return (remote, upload, twitchd)
+    }
+
+    /// A new working folder, `/tmp/twitchd-TAG-...`, with `remote/` for what the collector receives.
+    static func workFolder(_ tag: String) throws -> (dir: String, received: String) {
+        let dir = "/tmp/twitchd-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir + "/remote", withIntermediateDirectories: true)
+        return (dir, dir + "/remote")
+    }
+
+    @Test func oneReportOverTwoUploadedWearers() throws {
+        guard let (remote, upload, twitchd) = Self.tools() else { return }
+        let (dir, received) = try Self.workFolder("wearers")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let a = JournaldNamespace(prefix: "rwa")
         let b = JournaldNamespace(prefix: "rwb")

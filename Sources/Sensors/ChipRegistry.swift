@@ -82,6 +82,24 @@ public enum ChipRegistry {
     /// `adxl345, lis3dh, mpu6050 or adxl355`.
     public static var nameList: String { or(all.map(\.name)) }
 
+    /// The simulator's noise per chip: `adxl345 350 ug/rtHz 3.9 mg; lis3dh 220 ug/rtHz 1 mg; ...`.
+    public static var noiseSummary: String {
+        func lsb(_ g: Double) -> String {
+            g >= 0.001 ? "\(trimmed(g * 1000)) mg" : "\(trimmed(g * 1_000_000)) ug"
+        }
+        return all.map {
+            "\($0.name) \(trimmed($0.noise.noiseDensity * 1_000_000)) ug/rtHz \(lsb($0.noise.lsb))"
+        }
+        .joined(separator: "; ")
+    }
+
+    /// A number with at most one decimal, no trailing `.0`.
+    private static func trimmed(_ x: Double) -> String {
+        let tenths = (x * 10).rounded()
+        let whole = tenths / 10
+        return tenths.truncatingRemainder(dividingBy: 10) == 0 ? "\(Int(whole))" : "\(whole)"
+    }
+
     /// `sim:adxl345, sim:lis3dh, sim:mpu6050 or sim:adxl355`.
     public static var simulatedBusList: String { or(all.map { "sim:" + $0.name }) }
 

@@ -1,6 +1,7 @@
 /// What a simulated sensor adds to the true acceleration: white noise, quantisation, a full-scale
 /// range and a zero-g offset. Figures are typical datasheet values (see the README's hardware
-/// notes).
+/// notes). Which chip uses which is the chip registry's business (Sensors, `ChipRegistry`): it
+/// is the one list of chips.
 public struct SensorModel: Sendable, Equatable {
     /// Chip name, written to the trace's `sensor` metadata.
     public var name: String
@@ -37,15 +38,6 @@ public struct SensorModel: Sendable, Equatable {
     /// LSM6DSO: ~90 ug/sqrt(Hz), 61 ug/LSB at +-2 g.
     public static let lsm6dso = SensorModel(
         name: "lsm6dso", noiseDensity: 90e-6, lsb: 0.000061, range: 2, maxOffset: 0.02)
-
-    /// The presets by name.
-    public static let presets: [SensorModel] = [.adxl345, .lis3dh, .mpu6050, .adxl355, .lsm6dso]
-
-    /// The preset called `name` (case-insensitive; `-` and `_` ignored), or nil.
-    public static func named(_ name: String) -> SensorModel? {
-        let key = name.lowercased().filter { $0 != "-" && $0 != "_" }
-        return presets.first { $0.name == key }
-    }
 
     /// RMS noise per axis in 5...100 Hz (the twitch band, capped at Nyquist) for a sample rate, in g.
     public func inBandNoise(rate: Double) -> Double {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Sensors
 import Traces
 import TwitchCore
 
@@ -38,8 +39,7 @@ struct Simulate: AsyncParsableCommand {
               twitchd simulate --sensor-noise 150 --vehicle --seed 7 -o car.csv.gz
               twitchd simulate --duration 30s | head                 CSV on standard output
 
-            Sensor presets (noise density, LSB): adxl345 350 ug/rtHz 3.9 mg; lis3dh 220 ug/rtHz \
-            1 mg; mpu6050 400 ug/rtHz 61 ug; adxl355 25 ug/rtHz 3.9 ug; lsm6dso 90 ug/rtHz 61 ug.
+            Sensor presets (noise density, LSB), from the chip registry: \(ChipRegistry.noiseSummary).
 
             Exit status: 0 done, 64 bad option, 73 cannot create the output, 74 write error.
             """)
@@ -59,7 +59,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Nominal sample rate in Hz.")
     var rate: Double = 400
 
-    @Option(help: "Chip preset: adxl345, lis3dh, mpu6050, adxl355, lsm6dso.")
+    @Option(help: "Chip preset: \(ChipRegistry.nameList).")
     var sensor: String = "lis3dh"
 
     @Option(help: "Noise density in ug/sqrt(Hz), overriding the preset's.")
@@ -122,10 +122,8 @@ struct Simulate: AsyncParsableCommand {
             throw ValidationError(
                 "--frequency '\(frequency)' is not a range such as 8-35 (Hz) below half the rate")
         }
-        guard SensorModel.named(sensor) != nil else {
-            throw ValidationError(
-                "--sensor '\(sensor)' is not one of \(SensorModel.presets.map(\.name).joined(separator: ", "))"
-            )
+        guard ChipRegistry.named(sensor) != nil else {
+            throw ValidationError("--sensor '\(sensor)' is not one of \(ChipRegistry.nameList)")
         }
         guard (0...1).contains(doublets), (0...1).contains(tremor) else {
             throw ValidationError("--doublets and --tremor are fractions in 0...1")
@@ -159,7 +157,7 @@ struct Simulate: AsyncParsableCommand {
         c.seed = seed
         c.duration = Simulate.parseDuration(duration)
         c.rate = rate
-        c.sensor = SensorModel.named(sensor) ?? .lis3dh
+        c.sensor = ChipRegistry.named(sensor)?.noise ?? .lis3dh
         if let n = sensorNoise { c.sensor.noiseDensity = n * 1e-6 }
         c.twitchesPerMinute = twitchRate
         c.twitchPeakMg = Simulate.parseRange(amplitude) ?? 2...60

@@ -1,4 +1,5 @@
 import Foundation
+import Sensors
 import Traces
 import TwitchCore
 
@@ -42,7 +43,7 @@ final class SimulatedLimbSource: SampleSource {
             c.duration = nil
             c.rate = sensor.rate
             let chip = String(sensor.bus.dropFirst(4))
-            c.sensor = SensorModel.named(chip) ?? .adxl355
+            c.sensor = ChipRegistry.named(chip)?.noise ?? .adxl355
             c.location = sensor.location
             if let v = sensor.twitchesPerMinute { c.twitchesPerMinute = v }
             if let v = sensor.episodesPerHour { c.episodesPerHour = v }

@@ -9,13 +9,13 @@ import TwitchCore
 struct SimulatedWearTests {
     @Test(
         "off-body episodes are not worn within 2 minutes; worn rest is never not worn",
-        arguments: [("lis3dh", 200.0), ("adxl355", 400.0)])
-    func offBodyAgrees(sensor: String, rate: Double) throws {
+        arguments: [(SensorModel.lis3dh, 200.0), (SensorModel.adxl355, 400.0)])
+    func offBodyAgrees(sensor: SensorModel, rate: Double) throws {
         var c = SimulationConfiguration()
         c.seed = 31
         c.duration = 3600
         c.rate = rate
-        c.sensor = SensorModel.named(sensor) ?? .lis3dh
+        c.sensor = sensor
         c.offBody = true
         c.walking = false
         c.knocks = false

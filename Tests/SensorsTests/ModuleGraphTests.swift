@@ -1,5 +1,7 @@
 import Foundation
+import Sensors
 import Testing
+import Traces
 
 /// The Daemon library is the pipeline only: it must not import a hardware, simulator,
 /// trace-file or journald module. Sensors come in through its `SampleSource` protocol and
@@ -76,5 +78,20 @@ struct ModuleGraphTests {
         let text =
             "import A\npublic import B\n@testable import C\n@_exported import D\nimport struct E.Thing\n// import F\n"
         #expect(Self.imports(in: text) == ["A", "B", "C", "D", "E"])
+    }
+}
+
+@Suite("chip registry drives the simulator")
+struct RegistrySimulatorTests {
+    @Test("simulate --sensor takes the registry's names and noise, aliases included")
+    func simulatorNoiseComesFromTheRegistry() {
+        #expect(ChipRegistry.named("ADXL-355")?.noise == .adxl355)
+        #expect(ChipRegistry.named("lsm6dsox")?.noise == .lsm6dso)
+        #expect(ChipRegistry.named("bogus") == nil)
+        for row in ChipRegistry.all {
+            #expect(ChipRegistry.noiseSummary.contains(row.name + " "), "\(row.name)")
+        }
+        #expect(ChipRegistry.noiseSummary.contains("adxl345 350 ug/rtHz 3.9 mg"))
+        #expect(ChipRegistry.noiseSummary.contains("adxl355 25 ug/rtHz 3.9 ug"))
     }
 }

@@ -181,9 +181,7 @@ struct TraceSimulatorTests {
         #expect(fast.labels.twitches.count <= 2 * TraceSimulator.endlessLabelLimit)
     }
 
-    @Test func sensorPresets() {
-        #expect(SensorModel.named("ADXL-355") == .adxl355)
-        #expect(SensorModel.named("bogus") == nil)
+    @Test func sensorNoiseModel() {
         #expect(abs(SensorModel.adxl355.inBandNoise(rate: 1000) - 25e-6 * 95.0.squareRoot()) < 1e-8)
     }
 }

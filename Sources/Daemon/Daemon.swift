@@ -432,8 +432,10 @@ public final class Daemon: @unchecked Sendable {
         options.notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicNow() / 1000)")
         defer { options.notifier.notify("READY=1\nSTATUS=\(summary().statusLine)") }
         do {
-            try applyReload(new)
+            // A problem from before is cleared by a reload that goes through; one this reload
+            // finds with its outputs (an old output kept) is set while applying it.
             reloadProblem.withLock { $0 = nil }
+            try applyReload(new)
         } catch {
             noteRefusedReload(error.description)
             throw error
@@ -526,7 +528,7 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         // 5. Commit.
-        if !new.sameOutputs(as: old) { rebuildOutputs(new, socket: newSocket) }
+        if !new.sameOutputs(as: old) { rebuildOutputs(new, previous: old, socket: newSocket) }
         if new.sensitivity != old.sensitivity {
             for c in kept { c.newSensitivity.withLock { $0 = new.sensitivity } }
         }
@@ -555,8 +557,12 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Replaces the journal and the event socket (extra sinks such as the terminal printer stay);
-    /// events published meanwhile wait in `held`, in order.
-    private func rebuildOutputs(_ new: DaemonConfiguration, socket preopened: EventSocketServer?) {
+    /// events published meanwhile wait in `held`, in order. An output of the new configuration
+    /// that cannot open (the journal's state directory, a socket path) is put back as `previous`
+    /// had it, and STATUS says so: a reload never leaves the daemon without an output it had.
+    private func rebuildOutputs(
+        _ new: DaemonConfiguration, previous old: DaemonConfiguration, socket preopened: EventSocketServer?
+    ) {
         let oldRunners = runners.withLock { $0 }
         var keep: [SinkRunner] = []
         var close: [SinkRunner] = []
@@ -580,7 +586,15 @@ public final class Daemon: @unchecked Sendable {
             outputsDroppedBase.add(r.dropped + r.pending, ordering: .relaxed)
         }
         var fresh: [any EventSink] = []
-        if new.journal, let journal = options.journalFactory(new, logger) { fresh.append(journal) }
+        var kept: [String] = []
+        if new.journal {
+            if let journal = options.journalFactory(new, logger) {
+                fresh.append(journal)
+            } else if old.journal, let journal = options.journalFactory(old, logger) {
+                fresh.append(journal)
+                kept.append("journal")
+            }
+        }
         socketServer = nil
         if let preopened {
             socketServer = preopened
@@ -588,7 +602,16 @@ public final class Daemon: @unchecked Sendable {
         } else if let path = new.eventSocket {
             do { fresh.append(try openEventSocket(path)) } catch {
                 logger.error("reload: event socket: \(error.description)")
+                if let previous = old.eventSocket, let server = try? openEventSocket(previous) {
+                    fresh.append(server)
+                    kept.append("event socket \(previous)")
+                }
             }
+        }
+        if !kept.isEmpty {
+            let text = "reload: new \(kept.joined(separator: " and ")) output could not open: previous kept"
+            logger.error("\(text)")
+            reloadProblem.withLock { $0 = text }
         }
         let freshRunners = fresh.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
         let all = freshRunners + keep

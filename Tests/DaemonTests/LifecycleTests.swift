@@ -178,6 +178,39 @@ func events(_ c: Collector, at location: String) -> [DaemonEvent] {
         daemon.stop()
     }
 
+    /// Reload of the outputs: when the new configuration's journal output cannot open, the
+    /// previous one is opened again (events keep reaching it) and STATUS says so; before, the
+    /// daemon ran on with no journal at all.
+    @Test func reloadWhoseJournalCannotOpenKeepsThePreviousJournal() throws {
+        let dir = temporaryDirectory("outputs")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = Collector()
+        let opened = Mutex<[String]>([])
+        var options = testOptions()
+        // A journal output that opens for the first socket path only.
+        options.journalFactory = { config, _ in
+            opened.withLock { $0.append(config.journalSocket) }
+            return config.journalSocket == dir + "/good.socket" ? journal.sink : nil
+        }
+        var config = simConfiguration(dir: dir, speed: 4)
+        config.journal = true
+        config.journalSocket = dir + "/good.socket"
+        let daemon = Daemon(configuration: config, options: options)
+        try daemon.start()
+        #expect(waitUntil(5) { journal.twitches.count >= 2 })
+        var moved = config
+        moved.journalSocket = dir + "/unopenable.socket"
+        try daemon.reload(moved)
+        #expect(
+            opened.withLock { $0 } == [
+                dir + "/good.socket", dir + "/unopenable.socket", dir + "/good.socket",
+            ])
+        let before = journal.twitches.count
+        #expect(waitUntil(5) { journal.twitches.count >= before + 3 })
+        #expect(daemon.summary().reloadProblem?.contains("previous kept") == true)
+        daemon.stop()
+    }
+
     /// A changed sensor that must give up its bus before the new settings can open it: when the
     /// new settings fail, the old sensor is put back and streams again.
     @Test func reloadThatFailsOnTheSameBusPutsTheOldSensorBack() throws {

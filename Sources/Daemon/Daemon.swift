@@ -374,20 +374,47 @@ public final class Daemon: @unchecked Sendable {
         return channel
     }
 
-    private func makeOutputs(_ config: DaemonConfiguration) throws(DaemonStartError) -> [SinkRunner] {
+    /// What opening a configuration's outputs gave: the sinks that opened, and what did not.
+    private struct OpenedOutputs {
         var sinks: [any EventSink] = []
-        if config.journal, let journal = options.journalFactory(config, logger) { sinks.append(journal) }
-        socketServer = nil
-        if let path = config.eventSocket {
-            do {
-                sinks.append(try openEventSocket(path))
-                logger.info("serving events on \(path)")
-            } catch {
-                throw DaemonStartError("event socket: \(error.description)", exit: .cantCreate)
+        var journalFailed = false
+        var socketError: String?
+    }
+
+    /// Opens the journal and event-socket outputs of `config` (the event socket already opened
+    /// by a reload's checks, when given): the one place start and reload build them.
+    private func openOutputs(_ config: DaemonConfiguration, socket preopened: EventSocketServer? = nil)
+        -> OpenedOutputs
+    {
+        var o = OpenedOutputs()
+        if config.journal {
+            if let journal = options.journalFactory(config, logger) {
+                o.sinks.append(journal)
+            } else {
+                o.journalFailed = true
             }
         }
-        sinks.append(contentsOf: options.extraSinks)
-        return sinks.map { SinkRunner(sink: $0, capacity: options.sinkQueueCapacity) }
+        socketServer = nil
+        if let preopened {
+            socketServer = preopened
+            o.sinks.append(preopened)
+        } else if let path = config.eventSocket {
+            do {
+                o.sinks.append(try openEventSocket(path))
+                logger.info("serving events on \(path)")
+            } catch {
+                o.socketError = error.description
+            }
+        }
+        return o
+    }
+
+    private func makeOutputs(_ config: DaemonConfiguration) throws(DaemonStartError) -> [SinkRunner] {
+        let o = openOutputs(config)
+        if let e = o.socketError { throw DaemonStartError("event socket: \(e)", exit: .cantCreate) }
+        return (o.sinks + options.extraSinks).map {
+            SinkRunner(sink: $0, capacity: options.sinkQueueCapacity)
+        }
     }
 
     /// Serves events on `path` (not yet the current server: see ``socketServer``).
@@ -585,29 +612,20 @@ public final class Daemon: @unchecked Sendable {
             }
             outputsDroppedBase.add(r.dropped + r.pending, ordering: .relaxed)
         }
-        var fresh: [any EventSink] = []
+        var opened = openOutputs(new, socket: preopened)
         var kept: [String] = []
-        if new.journal {
-            if let journal = options.journalFactory(new, logger) {
-                fresh.append(journal)
-            } else if old.journal, let journal = options.journalFactory(old, logger) {
-                fresh.append(journal)
-                kept.append("journal")
+        if opened.journalFailed, old.journal, let journal = options.journalFactory(old, logger) {
+            opened.sinks.append(journal)
+            kept.append("journal")
+        }
+        if let e = opened.socketError {
+            logger.error("reload: event socket: \(e)")
+            if let previous = old.eventSocket, let server = try? openEventSocket(previous) {
+                opened.sinks.append(server)
+                kept.append("event socket \(previous)")
             }
         }
-        socketServer = nil
-        if let preopened {
-            socketServer = preopened
-            fresh.append(preopened)
-        } else if let path = new.eventSocket {
-            do { fresh.append(try openEventSocket(path)) } catch {
-                logger.error("reload: event socket: \(error.description)")
-                if let previous = old.eventSocket, let server = try? openEventSocket(previous) {
-                    fresh.append(server)
-                    kept.append("event socket \(previous)")
-                }
-            }
-        }
+        let fresh = opened.sinks
         if !kept.isEmpty {
             let text = "reload: new \(kept.joined(separator: " and ")) output could not open: previous kept"
             logger.error("\(text)")

@@ -1,13 +1,5 @@
 import TwitchCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A twitch waiting out the confirmation delay, with what its confirmation needs.
 struct HeldTwitch: Sendable {
     var event: TwitchEvent

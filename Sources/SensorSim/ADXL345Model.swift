@@ -50,10 +50,7 @@ public final class ADXL345Model: SimulatedChip {
     override public var interruptLevel: Bool { intSource & regs[0x2E] & ~regs[0x2F] != 0 }
 
     override public func produce(_ g: Vector3) {
-        let s = (
-            Self.counts(g.x, gPerLSB: gPerLSB, bits: bits), Self.counts(g.y, gPerLSB: gPerLSB, bits: bits),
-            Self.counts(g.z, gPerLSB: gPerLSB, bits: bits)
-        )
+        let s = Self.counts(g, gPerLSB: gPerLSB, bits: bits)
         if fifoMode == 0 {
             if fresh { overrun = true }
             latest = s

@@ -67,10 +67,7 @@ public final class ADXL355Model: SimulatedChip {
     }
 
     override public func produce(_ g: Vector3) {
-        let s = (
-            Self.counts(g.x, gPerLSB: gPerLSB, bits: 20), Self.counts(g.y, gPerLSB: gPerLSB, bits: 20),
-            Self.counts(g.z, gPerLSB: gPerLSB, bits: 20)
-        )
+        let s = Self.counts(g, gPerLSB: gPerLSB, bits: 20)
         latest = s
         dataReady = true
         fresh = true

@@ -64,10 +64,7 @@ public final class LIS3DHModel: SimulatedChip {
     }
 
     override public func produce(_ g: Vector3) {
-        let s = (
-            Self.counts(g.x, gPerLSB: gPerLSB, bits: bits), Self.counts(g.y, gPerLSB: gPerLSB, bits: bits),
-            Self.counts(g.z, gPerLSB: gPerLSB, bits: bits)
-        )
+        let s = Self.counts(g, gPerLSB: gPerLSB, bits: bits)
         if fifoMode == 0 {
             if fresh { overwritten = true }
             latest = s

@@ -82,10 +82,7 @@ public final class LSM6DSOModel: SimulatedChip {
     }
 
     override public func produce(_ g: Vector3) {
-        let s = (
-            Self.counts(g.x, gPerLSB: gPerLSB, bits: 16), Self.counts(g.y, gPerLSB: gPerLSB, bits: 16),
-            Self.counts(g.z, gPerLSB: gPerLSB, bits: 16)
-        )
+        let s = Self.counts(g, gPerLSB: gPerLSB, bits: 16)
         latest = s
         fresh = true
         guard fifoInUse else { return }

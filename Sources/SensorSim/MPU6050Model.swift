@@ -58,10 +58,7 @@ public final class MPU6050Model: SimulatedChip {
     }
 
     override public func produce(_ g: Vector3) {
-        let s = (
-            Self.counts(g.x, gPerLSB: gPerLSB, bits: 16), Self.counts(g.y, gPerLSB: gPerLSB, bits: 16),
-            Self.counts(g.z, gPerLSB: gPerLSB, bits: 16)
-        )
+        let s = Self.counts(g, gPerLSB: gPerLSB, bits: 16)
         latest = s
         fresh = true
         intStatus |= 0x01

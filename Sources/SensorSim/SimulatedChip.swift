@@ -287,6 +287,14 @@ open class SimulatedChip: SensorBus {
         return Int32(v)
     }
 
+    /// The three axes of `g` as signed `bits`-bit counts of `gPerLSB` each, clipped.
+    static func counts(_ g: Vector3, gPerLSB: Double, bits: Int) -> (Int32, Int32, Int32) {
+        (
+            counts(g.x, gPerLSB: gPerLSB, bits: bits), counts(g.y, gPerLSB: gPerLSB, bits: bits),
+            counts(g.z, gPerLSB: gPerLSB, bits: bits)
+        )
+    }
+
     /// Moves the clock toward `deadline`, producing samples, until the INT line rises.
     func waitForEdge(timeoutNanoseconds: Int64) -> UInt64? {
         let start = time.monotonicNanoseconds()

@@ -67,19 +67,11 @@ import Testing
         try Self.makeCA(openssl, name: "other-ca", dir: dir)
         try Self.makeCertificate(openssl, name: "stranger", san: "DNS:stranger", ca: "other-ca", dir: dir)
 
-        let a = JournaldNamespace(prefix: "tla")
-        let b = JournaldNamespace(prefix: "tlb")
-        try a.start()
-        try b.start()
+        let (a, b) = try ManyWearersTests.twoWearers(("p01", "x99"), prefix: "tl", twitchd: twitchd, dir: dir)
         defer {
             a.destroy()
             b.destroy()
         }
-        try ManyWearersTests.runDaemon(twitchd, wearer: "p01", ns: a, dir: dir)
-        try ManyWearersTests.runDaemon(twitchd, wearer: "x99", ns: b, dir: dir)
-        let exposureID = "MESSAGE_ID=07cc454edfa24dcead5a9b11faa154fb"
-        #expect(!a.waitForEntries(matching: exposureID, count: 1).isEmpty)
-        #expect(!b.waitForEntries(matching: exposureID, count: 1).isEmpty)
 
         // The collector: journal-remote on loopback HTTP, stunnel in front of it checking clients.
         let httpPort = Int.random(in: 20_000...40_000)

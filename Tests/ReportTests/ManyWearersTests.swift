@@ -81,23 +81,38 @@ import Testing
         return (dir, dir + "/remote")
     }
 
+    /// Two wearers' machines: a journald namespace each (`PREFIXa`, `PREFIXb`), written by a
+    /// `twitchd run` with that wearer until its exposure entry is in. The caller destroys them.
+    static func twoWearers(
+        _ wearers: (String, String), prefix: String, twitchd: String, dir: String
+    ) throws -> (JournaldNamespace, JournaldNamespace) {
+        let a = JournaldNamespace(prefix: prefix + "a")
+        let b = JournaldNamespace(prefix: prefix + "b")
+        do {
+            try a.start()
+            try b.start()
+            try runDaemon(twitchd, wearer: wearers.0, ns: a, dir: dir)
+            try runDaemon(twitchd, wearer: wearers.1, ns: b, dir: dir)
+        } catch {
+            a.destroy()
+            b.destroy()
+            throw error
+        }
+        let exposureID = "MESSAGE_ID=07cc454edfa24dcead5a9b11faa154fb"
+        #expect(!a.waitForEntries(matching: exposureID, count: 1).isEmpty)
+        #expect(!b.waitForEntries(matching: exposureID, count: 1).isEmpty)
+        return (a, b)
+    }
+
     @Test func oneReportOverTwoUploadedWearers() throws {
         guard let (remote, upload, twitchd) = Self.tools() else { return }
         let (dir, received) = try Self.workFolder("wearers")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let a = JournaldNamespace(prefix: "rwa")
-        let b = JournaldNamespace(prefix: "rwb")
-        try a.start()
-        try b.start()
+        let (a, b) = try Self.twoWearers(("p01", "p02"), prefix: "rw", twitchd: twitchd, dir: dir)
         defer {
             a.destroy()
             b.destroy()
         }
-        try Self.runDaemon(twitchd, wearer: "p01", ns: a, dir: dir)
-        try Self.runDaemon(twitchd, wearer: "p02", ns: b, dir: dir)
-        let exposureID = "MESSAGE_ID=07cc454edfa24dcead5a9b11faa154fb"
-        #expect(!a.waitForEntries(matching: exposureID, count: 1).isEmpty)
-        #expect(!b.waitForEntries(matching: exposureID, count: 1).isEmpty)
 
         // The collecting machine.
         let port = Int.random(in: 20_000...60_000)

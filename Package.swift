@@ -146,13 +146,15 @@ let package = Package(
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),
-        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C"]),
+        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C", "JournaldTestSupport"]),
         .testTarget(
             name: "AccelerometersTests",
             dependencies: [
                 "Accelerometers", "Sensors", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore",
             ]),
-        .testTarget(name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD", "JournaldTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "JournalTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import CGPIOD
 import Foundation
+import JournaldTestSupport
 import SensorBus
 import Testing
 
@@ -40,7 +41,7 @@ struct GPIOLineSpecTests {
         "empty parts and bare offsets are refused with a suggestion",
         arguments: ["", ":", "gpiochip0:", ":17", "17"])
     func refuses(text: String) throws {
-        let e = try #require(#expect(throws: GPIOError.self) { try GPIOLineSpec(parsing: text) })
+        let e = try #require(thrown(GPIOError.self) { try GPIOLineSpec(parsing: text) })
         #expect(e.kind == .invalidSpec)
         #expect(e.message.contains("GPIO17") || e.message.contains("GPIO\(text)"))
     }
@@ -73,7 +74,7 @@ struct GPIODataReadyLineTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let e = try #require(
-            #expect(throws: GPIOError.self) {
+            thrown(GPIOError.self) {
                 try GPIODataReadyLine(GPIOLineSpec(line: "GPIO17"), deviceDirectory: dir)
             })
         #expect(e.kind == .noChips)
@@ -86,7 +87,7 @@ struct GPIODataReadyLineTests {
     @Test("this machine: a missing line is noChips (no /dev/gpiochip*) or lineNotFound listing the chips")
     func thisMachine() throws {
         let e = try #require(
-            #expect(throws: GPIOError.self) { try GPIODataReadyLine(parsing: "TWITCHD_NO_SUCH_LINE_7f3a") })
+            thrown(GPIOError.self) { try GPIODataReadyLine(parsing: "TWITCHD_NO_SUCH_LINE_7f3a") })
         if realChipsPresent() {
             #expect(e.kind == .lineNotFound || e.kind == .permissionDenied)
             if e.kind == .lineNotFound {
@@ -105,7 +106,7 @@ struct GPIODataReadyLineTests {
         #expect(FileManager.default.createFile(atPath: dir + "/gpiochip0", contents: Data("x".utf8)))
         #expect(FileManager.default.createFile(atPath: dir + "/gpiochip10", contents: Data("x".utf8)))
         let e = try #require(
-            #expect(throws: GPIOError.self) { try GPIODataReadyLine(parsing: "GPIO17", deviceDirectory: dir) }
+            thrown(GPIOError.self) { try GPIODataReadyLine(parsing: "GPIO17", deviceDirectory: dir) }
         )
         #expect(e.kind == .lineNotFound)
         #expect(e.message.contains("no line 'GPIO17' on any chip"))
@@ -118,7 +119,7 @@ struct GPIODataReadyLineTests {
             ])
 
         let byChip = try #require(
-            #expect(throws: GPIOError.self) {
+            thrown(GPIOError.self) {
                 try GPIODataReadyLine(parsing: "pinctrl-bcm2711:GPIO17", deviceDirectory: dir)
             })
         #expect(byChip.kind == .chipNotFound)

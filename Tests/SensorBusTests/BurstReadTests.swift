@@ -1,3 +1,4 @@
+import JournaldTestSupport
 import Testing
 
 @testable import SensorBus
@@ -56,7 +57,7 @@ struct BurstReadTests {
         let tiny = RecordingBus(maxBurstLength: 4)
         var six = [UInt8](repeating: 0, count: 6)
         let e = try #require(
-            #expect(throws: BusError.self) {
+            thrown(BusError.self) {
                 try six.withUnsafeMutableBytes { raw in
                     _ = try tiny.readFrames(0x28, into: raw, frameLength: 6)
                 }

@@ -1,5 +1,6 @@
 import CI2C
 import Foundation
+import JournaldTestSupport
 import Testing
 
 @testable import SensorBus
@@ -27,7 +28,7 @@ struct LinuxI2CAdapterTests {
         let path = NSTemporaryDirectory() + "twitchd-not-i2c-\(UInt32.random(in: 0...UInt32.max))"
         #expect(FileManager.default.createFile(atPath: path, contents: Data([0])))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let e = try #require(#expect(throws: BusError.self) { try LinuxI2CAdapter(path: path) })
+        let e = try #require(thrown(BusError.self) { try LinuxI2CAdapter(path: path) })
         #expect(e.kind == .unsupported)
         #expect(e.errno == ENOTTY)
         #expect(e.description.contains("I2C_FUNCS"))
@@ -39,7 +40,7 @@ struct LinuxI2CAdapterTests {
         let kernel = FakeI2CKernel(funcs: Funcs.raspberryPi)
         kernel.openErrno = EACCES
         let e = try #require(
-            #expect(throws: BusError.self) {
+            thrown(BusError.self) {
                 try LinuxI2CAdapter(
                     path: "/dev/i2c-1", burstMode: .automatic, maxRepeatedStartLength: 192, kernel: kernel)
             })
@@ -92,7 +93,7 @@ struct LinuxI2CAdapterTests {
     func unsupportedAdapters() throws {
         let smbus = FakeI2CKernel(funcs: Funcs.smbusOnly)
         let e1 = try #require(
-            #expect(throws: BusError.self) {
+            thrown(BusError.self) {
                 try LinuxI2CAdapter(
                     path: "/dev/i2c-0", burstMode: .repeatedStart, maxRepeatedStartLength: 192, kernel: smbus)
             })
@@ -100,7 +101,7 @@ struct LinuxI2CAdapterTests {
         #expect(e1.description.contains("I2C_FUNC_I2C"))
         let none = FakeI2CKernel(funcs: UInt(I2C_FUNC_SMBUS_QUICK))
         let e2 = try #require(
-            #expect(throws: BusError.self) {
+            thrown(BusError.self) {
                 try LinuxI2CAdapter(
                     path: "/dev/i2c-0", burstMode: .automatic, maxRepeatedStartLength: 192, kernel: none)
             })
@@ -169,7 +170,7 @@ struct LinuxI2CBusRequestTests {
     func addressOwnedByDriver() throws {
         let (kernel, a) = try adapter(Funcs.raspberryPi)
         kernel.slaveErrno = EBUSY
-        let e = try #require(#expect(throws: BusError.self) { try a.device(at: 0x1D) })
+        let e = try #require(thrown(BusError.self) { try a.device(at: 0x1D) })
         #expect(e.errno == EBUSY)
         #expect(!e.isTransient)
         #expect(e.description.contains("kernel driver"))
@@ -223,7 +224,7 @@ struct LinuxI2CBusRequestTests {
         kernel.calls.removeAll()
         var big = [UInt8](repeating: 0, count: 33)
         let e = try #require(
-            #expect(throws: BusError.self) {
+            thrown(BusError.self) {
                 try big.withUnsafeMutableBytes { raw in try dev.readRegisters(0x28, into: raw) }
             })
         #expect(e.kind == .unsupported)
@@ -237,7 +238,7 @@ struct LinuxI2CBusRequestTests {
         kernel.shortBlockLength = 5
         var buf = [UInt8](repeating: 0, count: 12)
         let e = try #require(
-            #expect(throws: BusError.self) {
+            thrown(BusError.self) {
                 try buf.withUnsafeMutableBytes { raw in try dev.readRegisters(0xA8, into: raw) }
             })
         #expect(e.kind == .shortTransfer)
@@ -322,9 +323,9 @@ struct LinuxI2CErrnoTests {
             kernel.transferErrnos = [code, code, code]
             var buf = [UInt8](repeating: 0, count: 6)
             let errors: [BusError?] = [
-                #expect(throws: BusError.self) { try dev.readRegister(0x30) },
-                #expect(throws: BusError.self) { try dev.writeRegister(0x2D, value: 8) },
-                #expect(throws: BusError.self) {
+                thrown(BusError.self) { try dev.readRegister(0x30) },
+                thrown(BusError.self) { try dev.writeRegister(0x2D, value: 8) },
+                thrown(BusError.self) {
                     try buf.withUnsafeMutableBytes { raw in try dev.readRegisters(0x32, into: raw) }
                 },
             ]

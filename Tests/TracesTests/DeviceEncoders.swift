@@ -104,7 +104,11 @@ struct CWAWriter {
 
     /// Packed time stamp YYYYYYMM MMDDDDDh hhhhmmmm mmssssss.
     static func stamp(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> UInt32 {
-        UInt32((y - 2000) << 26 | mo << 22 | d << 17 | h << 12 | mi << 6 | s)
+        // In parts: Swift 6.0.3 gives up type-checking the one-line expression.
+        let year: Int = (y - 2000) << 26
+        let day: Int = mo << 22 | d << 17
+        let time: Int = h << 12 | mi << 6 | s
+        return UInt32(year | day | time)
     }
 
     /// A data block. `packed`: 3 axes in 32 bits (exponent 0, values must fit 10 bits);

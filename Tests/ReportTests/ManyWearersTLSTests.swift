@@ -141,14 +141,7 @@ import Testing
         server.terminate()
         server.waitUntilExit()
 
-        let (status, csv, err) = try runProcess(
-            twitchd,
-            [
-                "report", "--directory", received, "--by", "machine", "--simulated", "--since", "today",
-                "--format", "csv",
-            ])
-        #expect(status == 0, "\(err)")
-        let lines = csv.split(separator: "\n").map(String.init)
+        let (csv, lines) = try ManyWearersTests.reportByMachine(twitchd, received)
         #expect(lines.contains { $0.hasPrefix("p01,") }, "\(csv)")
         #expect(!lines.contains { $0.hasPrefix("x99,") }, "the stranger's journal arrived: \(csv)")
     }

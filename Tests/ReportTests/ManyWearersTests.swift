@@ -104,6 +104,19 @@ import Testing
         return (a, b)
     }
 
+    /// `twitchd report --directory RECEIVED --by machine --format csv` (simulated entries
+    /// counted): the CSV and its lines.
+    static func reportByMachine(_ twitchd: String, _ received: String) throws -> (String, [String]) {
+        let (status, csv, err) = try runProcess(
+            twitchd,
+            [
+                "report", "--directory", received, "--by", "machine", "--simulated", "--since", "today",
+                "--format", "csv",
+            ])
+        #expect(status == 0, "\(err)")
+        return (csv, csv.split(separator: "\n").map(String.init))
+    }
+
     @Test func oneReportOverTwoUploadedWearers() throws {
         guard let (remote, upload, twitchd) = Self.tools() else { return }
         let (dir, received) = try Self.workFolder("wearers")
@@ -146,14 +159,7 @@ import Testing
         server.terminate()
         server.waitUntilExit()
 
-        let (status, csv, err) = try runProcess(
-            twitchd,
-            [
-                "report", "--directory", received, "--by", "machine", "--simulated", "--since", "today",
-                "--format", "csv",
-            ])
-        #expect(status == 0, "\(err)")
-        let lines = csv.split(separator: "\n").map(String.init)
+        let (csv, lines) = try Self.reportByMachine(twitchd, received)
         let p01 = lines.first { $0.hasPrefix("p01,") }
         let p02 = lines.first { $0.hasPrefix("p02,") }
         #expect(p01 != nil && p02 != nil, "\(csv)")

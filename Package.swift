@@ -78,6 +78,9 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "CGPIOD",
+            // Checked string and memory calls in release builds (lintian's hardening check; glibc
+            // only fortifies optimised code).
+            cSettings: [.define("_FORTIFY_SOURCE", to: "2", .when(configuration: .release))],
             linkerSettings: [.linkedLibrary("gpiod")]),
 
         // Pure value types shared by every module.
@@ -139,7 +142,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict,
+            // Full RELRO: relocations read-only after start (-z relro) and every symbol bound at
+            // start (-z now). Swift 6.3's link already makes a GNU_RELRO segment; 6.0.3's on arm64
+            // does not, and neither binds at start (lintian hardening-no-relro/-no-bindnow).
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "relro", "-Xlinker", "-z", "-Xlinker", "now"])
+            ]),
 
         // Test helpers shared by test targets (not a product).
         .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport", swiftSettings: strict),

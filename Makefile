@@ -177,7 +177,9 @@ deb:
 	    arm64) scripts/arm64-check --no-tests; \
 	           scripts/arm64-root run sh -c 'command -v dpkg-shlibdeps >/dev/null || \
 	             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null'; \
-	           deb=$$(scripts/arm64-root run scripts/make-deb .build-arm64/release/twitchd .build-deb) ;; \
+	           deb=$$(scripts/arm64-root run env DEB_COMMIT=$$(git rev-parse --short HEAD) \
+	             DEB_COMMIT_TIME=$$(git log -1 --format=%ct) \
+	             scripts/make-deb .build-arm64/release/twitchd .build-deb) ;; \
 	    *) echo "make deb: unknown architecture $$a" >&2; exit 64 ;; \
 	  esac; \
 	  echo "built $$deb"; \

@@ -27,9 +27,11 @@ build: deps
 # The Swift runtime and FoundationEssentials are linked in statically: the daemon then needs no
 # Swift toolchain on the machine it runs on, and it stays under 16 MiB resident (BENCHMARKS.md,
 # "Memory"). check-footprint fails the build if Foundation's ICU layer creeps back in.
+# SCRATCH: SwiftPM's build folder (scripts/arm64-check builds the arm64 binary in .build-arm64).
+SCRATCH ?= .build
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
-	scripts/check-footprint .build/release/twitchd
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH)
+	scripts/check-footprint $(SCRATCH)/release/twitchd
 
 # The demo writes into a journal namespace of its own (never the system journal), marked
 # simulated; the report after it reads that namespace back.
@@ -85,7 +87,7 @@ CATALOGDIR ?= $(LIBDIR)/systemd/catalog
 UNIT_BINDIR ?= $(BINDIR)
 INSTALL ?= install
 # The binary to install.
-TWITCHD_BIN ?= .build/release/twitchd
+TWITCHD_BIN ?= $(SCRATCH)/release/twitchd
 
 .PHONY: install uninstall verify-unit
 

@@ -282,14 +282,6 @@ public enum ConfigLoader {
             return try parse(bytes: Array(text.utf8), file: file, checkFiles: checkFiles, rules: rules)
         }
         let lines = KeyLines(text)
-        if let bad = lines.badHeader {
-            throw ConfigErrors([
-                ConfigIssue(
-                    file: file, line: bad.line, column: bad.column, key: nil,
-                    message:
-                        "TOML syntax error: a table name starts with a letter, digit, '_', '-' or a quote")
-            ])
-        }
         if let trap = TOMLParserTraps.first(in: text) {
             throw ConfigErrors([
                 ConfigIssue(file: file, line: trap.line, column: trap.column, key: nil, message: trap.message)
@@ -320,10 +312,6 @@ public enum ConfigLoader {
 /// (`sensor = [ { ... }, { ... } ]`) record each table's line as `sensor[N]`.
 struct KeyLines {
     private var lines: [String: Int] = [:]
-    /// The first table header whose name does not start with a bare-key character or a quote
-    /// (`[/x]`): TOMLKit's parser (toml++) asserts on it (an abort in debug builds, undefined
-    /// behaviour in release), so such a file is refused before it reaches the parser.
-    private(set) var badHeader: (line: Int, column: Int)?
 
     init(_ text: String) {
         var table = ""
@@ -344,9 +332,6 @@ struct KeyLines {
                 a.scan(Substring(line), line: number, into: &lines)
                 array = a.depth > 0 ? a : nil
                 continue
-            }
-            if line.hasPrefix("["), badHeader == nil, let column = Self.badHeaderColumn(raw) {
-                badHeader = (number, column)
             }
             if line.hasPrefix("[[") {
                 let name = Self.keyPath(Self.headerName(line.dropFirst(2)))
@@ -413,25 +398,6 @@ struct KeyLines {
         }
     }
 
-    /// For a table header line, the 1-based column of a name that starts with something other
-    /// than a bare-key character (A-Z a-z 0-9 _ -), a quote or `]`; nil when it is fine.
-    private static func badHeaderColumn(_ raw: Substring) -> Int? {
-        let bytes = Array(raw.utf8)
-        var i = 0
-        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else { return nil }
-        i += 1
-        if i < bytes.count, bytes[i] == UInt8(ascii: "[") { i += 1 }
-        while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
-        // `[` or `[[` with nothing after it on the line trips the same assertion.
-        guard i < bytes.count else { return i + 1 }
-        let c = bytes[i]
-        let fine =
-            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
-            || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D
-        return fine ? nil : i + 1
-    }
-
     private static func headerName(_ s: Substring) -> Substring {
         let end = s.firstIndex(of: "]") ?? s.endIndex
         return s[..<end]
@@ -476,7 +442,8 @@ enum TOMLParserTraps {
         var lineStart = true
         var line = 1
         var column = 0
-        var i = 0
+        // A byte order mark is not part of the first line (toml++ skips it).
+        var i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         func advance() {
             if b[i] == 10 {
                 line += 1
@@ -527,6 +494,12 @@ enum TOMLParserTraps {
                 return (line, column + 1, "TOML syntax error: '}' where a value of the array should be")
             }
             if stack.isEmpty, lineStart, c == 91 {  // a table header: the rest of the line
+                if let offset = badHeaderName(b, from: i) {
+                    return (
+                        line, column + offset + 1,
+                        "TOML syntax error: a table name starts with a letter, digit, '_', '-' or a quote"
+                    )
+                }
                 while i < b.count, b[i] != 10 { advance() }
                 continue
             }
@@ -555,6 +528,23 @@ enum TOMLParserTraps {
             advance()
         }
         return nil
+    }
+
+    /// For a table header starting at `start` (`[` or `[[`), the byte offset of a name that starts
+    /// with something other than a bare-key character (A-Z a-z 0-9 _ -), a quote or `]`, or of
+    /// the line's end when nothing follows; nil when it is fine. toml++ asserts on such a header
+    /// (`[/x]`, `[[`, `[` and a combining mark). Bytes, not Characters: a combining mark after `[`
+    /// makes one Character of the two, and a Character test would miss the bracket.
+    static func badHeaderName(_ b: [UInt8], from start: Int) -> Int? {
+        var i = start + 1
+        if i < b.count, b[i] == 91 { i += 1 }
+        while i < b.count, b[i] == 32 || b[i] == 9 { i += 1 }
+        guard i < b.count, b[i] != 10 else { return i - start }
+        let c = b[i]
+        let fine =
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
+            || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D
+        return fine ? nil : i - start
     }
 }
 

@@ -93,6 +93,14 @@ import Testing
         }
         // After a byte order mark too.
         #expect(issues("\u{FEFF} [[\u{1A}inet\n").first?.line == 1)
+        // A combining mark after the bracket (found by the fuzzer: `[`, U+06EB, `ip`): Swift makes
+        // one Character of `[` and the mark, so a header test on Characters missed it.
+        for header in ["[\u{06EB}ip", "[[\u{0301}x]]", " [\u{20DD}]"] {
+            let found = issues(Self.valid + header + "\n")
+            #expect(found.first?.line == 4, "\(header.unicodeScalars.map(\.value))")
+            #expect(
+                found.first?.message.contains("table name") == true, "\(header.unicodeScalars.map(\.value))")
+        }
         // Valid headers still parse.
         #expect(
             issues(Self.valid + "[ detector ]\nsensitivity = \"high\"\n[\"output\"]\njournal = false\n")

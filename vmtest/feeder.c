@@ -45,7 +45,9 @@
 // Without --start-high the feeder first waits until the reader has configured the chip
 // (POWER_CTL measure bit set, FIFO_CTL bypass, DATA_READY enabled) and says so.
 //
-// Prints one summary line: "feeder: fed N handshaken H unconsumed U stale S maxwait_ms W".
+// Prints one summary line: "feeder: fed N handshaken H unconsumed U stale S maxwait_ms W
+// meanwait_ms M late_ms L" (W, M: the longest and mean wait for the reader; L: the furthest the
+// feeder fell behind its schedule).
 // Exit 0 when every handshaken sample was consumed, 1 on a handshake timeout, 64+ on misuse.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -425,7 +427,7 @@ int main(int argc, char **argv) {
   else period = 10000000;
 #define OFFSET(k) (rate > 0 ? (int64_t)((k)-start) * period : (int64_t)((s[k].t - s[start].t) * 1e9))
   int fed = 0, handshaken = 0, unconsumed = 0, stale = 0;
-  int64_t maxwait = 0;
+  int64_t maxwait = 0, sumwait = 0, maxlate = 0;
 
   if (start_high) {
     // The first sample is ready and the line high before the reader exists.
@@ -463,6 +465,8 @@ int main(int argc, char **argv) {
       printf("feeder: reader %d stopped at sample %d\n", pause_pid, k);
     }
     sleep_until(base + OFFSET(k));
+    int64_t late = now_ns() - (base + OFFSET(k));
+    if (late > maxlate) maxlate = late;
     int first_high = start_high && k == start;
     if (!first_high) {
       // The edge before DATA_READY: a reader whose wait timed out just now and that polls
@@ -517,10 +521,13 @@ int main(int argc, char **argv) {
     handshaken++;
     int64_t w = now_ns() - t0;
     if (w > maxwait) maxwait = w;
+    sumwait += w;
     if (first_high && k + 1 < end) base = now_ns() + period - OFFSET(k + 1);
   }
   trace_teardown();
-  printf("feeder: fed %d handshaken %d unconsumed %d stale %d maxwait_ms %.1f\n", fed, handshaken,
-         unconsumed, stale, maxwait / 1e6);
+  // late_ms: how far behind its schedule the feeder got (an emulated guest that cannot keep up).
+  printf("feeder: fed %d handshaken %d unconsumed %d stale %d maxwait_ms %.1f meanwait_ms %.2f late_ms %.1f\n",
+         fed, handshaken, unconsumed, stale, maxwait / 1e6, handshaken ? sumwait / 1e6 / handshaken : 0.0,
+         maxlate / 1e6);
   return 0;
 }

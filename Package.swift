@@ -32,6 +32,20 @@ import PackageDescription
     let memberImportVisibility: SwiftSetting = .enableExperimentalFeature("MemberImportVisibility")
 #endif
 
+// The release binary is linked with full RELRO: relocations read-only after start (-z relro) and
+// every symbol bound at start (-z now). The swift.org 6.3 toolchain here links with gold, which
+// lays the segments out properly. Debian trixie's swiftlang 6.0.3 (the only compiler before 6.1
+// this package is built with) links with ld.bfd, which puts Swift's objects into one
+// read-write-execute segment ("has a LOAD segment with RWX permissions"; lintian's
+// hardening-no-relro), so there the toolchain's own lld links instead.
+#if compiler(>=6.1)
+    let hardenedLink: [String] = ["-Xlinker", "-z", "-Xlinker", "relro", "-Xlinker", "-z", "-Xlinker", "now"]
+#else
+    let hardenedLink: [String] = [
+        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "relro", "-Xlinker", "-z", "-Xlinker", "now",
+    ]
+#endif
+
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -143,12 +157,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict,
-            // Full RELRO: relocations read-only after start (-z relro) and every symbol bound at
-            // start (-z now). Swift 6.3's link already makes a GNU_RELRO segment; 6.0.3's on arm64
-            // does not, and neither binds at start (lintian hardening-no-relro/-no-bindnow).
-            linkerSettings: [
-                .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "relro", "-Xlinker", "-z", "-Xlinker", "now"])
-            ]),
+            linkerSettings: [.unsafeFlags(hardenedLink)]),
 
         // Test helpers shared by test targets (not a product).
         .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport", swiftSettings: strict),

@@ -11,12 +11,13 @@ import TwitchCore
 /// `shared/` next to it), or nil.
 func sharedTracesDirectory(from file: String = #filePath) -> String? {
     var dir = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while dir.path != "/" {
+    // "/" too: in the emulated arm64 root the checkout is /src and shared/ is /shared.
+    while true {
         let candidate = dir.appendingPathComponent("shared/data/traces")
         if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+        if dir.path == "/" { return nil }
         dir = dir.deletingLastPathComponent()
     }
-    return nil
 }
 
 /// The dev trace recorded with each chip.

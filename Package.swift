@@ -159,12 +159,13 @@ let package = Package(
         .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport", swiftSettings: strict),
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
-        .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore"]),
+        .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore", "JournaldTestSupport"]),
         .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C", "JournaldTestSupport"]),
         .testTarget(
             name: "AccelerometersTests",
             dependencies: [
                 "Accelerometers", "Sensors", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore",
+                "JournaldTestSupport",
             ]),
         .testTarget(
             name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD", "JournaldTestSupport"],
@@ -189,7 +190,7 @@ let package = Package(
                 "TwitchCore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors"]),
+        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors", "JournaldTestSupport"]),
         .testTarget(
             name: "ReportTests",
             dependencies: ["Report", "TwitchCore", "Journal", "JournaldTestSupport"]),

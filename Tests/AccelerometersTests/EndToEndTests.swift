@@ -1,6 +1,7 @@
 import Accelerometers
 import Detector
 import Foundation
+import JournaldTestSupport
 import SensorBus
 import SensorSim
 import Testing
@@ -43,12 +44,13 @@ func detect(_ samples: [Sample], rate: Double) throws -> [TwitchEvent] {
 struct EndToEndTests {
     @Test(
         "the driver path delivers every sample and the detector finds the same twitches",
+        .enabled(
+            if: Prerequisite.met(sharedTracesDirectory() != nil),
+            "shared/data/traces not found beside an ancestor of the checkout"),
         arguments: ChipKind.allCases)
     func traceThroughDriver(kind: ChipKind) throws {
-        guard let path = devTrace(for: kind) else {
-            print("skipping: no shared/data/traces beside an ancestor of \(#filePath), or no \(kind) trace")
-            return
-        }
+        // Every chip has a development trace (shared/data/traces/README.md).
+        let path = try #require(devTrace(for: kind), "no \(kind) trace in shared/data/traces")
         // Direct path: the trace as `twitchd replay` reads it.
         var reader = try TraceReader(path: path)
         let rate = reader.sampleRate

@@ -113,11 +113,9 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
 }
 
 @Suite(.serialized) struct BinaryTests {
-    @Test func configCheckNamesFileLineAndKey() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first (swift build)")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func configCheckNamesFileLineAndKey() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("check")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let bad = dir + "/bad.toml"
@@ -150,11 +148,10 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
 
     /// SIGTERM while events stream: exit 0 within a second, every event flushed to the socket
     /// clients, the journal and the state file.
-    @Test func sigtermDuringStreamingExitsCleanlyWithEverythingFlushed() throws {
-        guard let bin = twitchdBinary(), let trace = twitchyTrace() else {
-            print("skipped: needs the built twitchd and shared/data/traces")
-            return
-        }
+    @Test(.enabled(if: twitchdAndTraces, "needs the built twitchd and shared/data/traces"))
+    func sigtermDuringStreamingExitsCleanlyWithEverythingFlushed() throws {
+        let bin = try requireTwitchd()
+        let trace = try requireTrace()
         let journal: JournaldNamespace? =
             JournaldNamespace.unavailableReason == nil ? JournaldNamespace(tag: "term") : nil
         try journal?.start()
@@ -186,11 +183,9 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
 
     /// SIGHUP: an invalid file keeps the old configuration; a valid one adds a sensor while the
     /// first keeps streaming; sequence numbers never skip.
-    @Test func sighupReloads() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func sighupReloads() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("hup")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = dir + "/h.toml"
@@ -220,11 +215,9 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
     /// `run` with one working sensor and one on a bus that does not exist: it starts, says READY
     /// once the working one streams, reports the other lost (stderr/journal, STATUS) and keeps
     /// running; it used to exit 69 and stop the working sensor.
-    @Test func runStartsWithTheSensorsThatWorkAndReportsTheOthersLost() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func runStartsWithTheSensorsThatWorkAndReportsTheOthersLost() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("partialbin")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let listener = try #require(NotifyListener(path: dir + "/notify.sock"))
@@ -261,11 +254,9 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
     /// SIGHUP with a configuration `config check` accepts but whose sensor cannot start (its bus
     /// is missing): the reload is refused as a whole, the old sensor keeps streaming, and the
     /// journal (stderr here) and STATUS say so. It used to stop the old sensor first.
-    @Test func sighupWithASensorThatCannotStartKeepsTheOldOne() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func sighupWithASensorThatCannotStartKeepsTheOldOne() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("huptxn")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let listener = try #require(NotifyListener(path: dir + "/notify.sock"))
@@ -312,11 +303,10 @@ func jsonObjects(_ lines: [String]) -> [[String: Any]] {
     }
 
     /// `twitchd tail`: waits for the daemon, follows it across a restart, exits 0 on a closed pipe.
-    @Test func tailFollowsRestartsAndExitsOnClosedPipe() throws {
-        guard let bin = twitchdBinary(), let trace = twitchyTrace() else {
-            print("skipped: needs the built twitchd and shared/data/traces")
-            return
-        }
+    @Test(.enabled(if: twitchdAndTraces, "needs the built twitchd and shared/data/traces"))
+    func tailFollowsRestartsAndExitsOnClosedPipe() throws {
+        let bin = try requireTwitchd()
+        let trace = try requireTrace()
         let dir = temporaryDirectory("tailbin")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         writeConfig(dir + "/t.toml", dir: dir, trace: trace, speed: 20)

@@ -39,12 +39,9 @@ struct JournaledRun {
     let config: DaemonConfiguration
     let daemon: Daemon
 
-    /// `nil` (with the reason printed) where journald cannot run here.
-    init?(tag: String, seed: UInt64, speed: Double) throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return nil
-        }
+    /// Throws where journald cannot run here.
+    init(tag: String, seed: UInt64, speed: Double) throws {
+        try requireJournald()
         journal = JournaldNamespace(tag: tag)
         try journal.start()
         dir = temporaryDirectory("j\(tag)")
@@ -59,12 +56,13 @@ struct JournaledRun {
     func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
 }
 
-@Suite(.serialized) struct JournalEndToEndTests {
+@Suite(
+    .serialized,
+    .enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+struct JournalEndToEndTests {
     /// Every event the daemon emitted is in the journal with all its fields.
     @Test func everyEventReachesJournaldWithItsFields() throws {
-        guard let run = try JournaledRun(tag: "e2e", seed: 4, speed: 8) else {
-            return
-        }
+        let run = try JournaledRun(tag: "e2e", seed: 4, speed: 8)
         defer { run.cleanUp() }
         let (journal, collector, daemon) = (run.journal, run.collector, run.daemon)
         // A tail client that never reads, its buffers kept full: it must not delay the journal.
@@ -106,9 +104,7 @@ struct JournaledRun {
 
     /// A reload that rebuilds the outputs (new event socket) loses no event on the way to journald.
     @Test func reloadRebuildingOutputsLosesNothing() throws {
-        guard let run = try JournaledRun(tag: "reload", seed: 6, speed: 10) else {
-            return
-        }
+        let run = try JournaledRun(tag: "reload", seed: 6, speed: 10)
         defer { run.cleanUp() }
         let (journal, dir, collector, daemon) = (run.journal, run.dir, run.collector, run.daemon)
         var config = run.config
@@ -134,9 +130,7 @@ struct JournaledRun {
 
     /// journald stopped mid-run and started again: no event lost, order kept.
     @Test func journaldRestartLosesNothing() throws {
-        guard let run = try JournaledRun(tag: "restart", seed: 5, speed: 8) else {
-            return
-        }
+        let run = try JournaledRun(tag: "restart", seed: 5, speed: 8)
         defer { run.cleanUp() }
         let (journal, collector, daemon) = (run.journal, run.collector, run.daemon)
         #expect(waitUntil(10) { collector.count >= 3 })
@@ -151,19 +145,18 @@ struct JournaledRun {
     }
 }
 
-@Suite(.serialized) struct BinaryJournalTests {
+@Suite(
+    .serialized,
+    .enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+struct BinaryJournalTests {
     /// `twitchd run` on the simulated bus playing a labelled trace into a journald namespace: the
     /// journal holds exactly the twitches `twitchd replay` finds in the same trace (same detector,
     /// same samples), each with every field, in order; and most labelled detectable twitches.
-    @Test func runOnLabelledTraceMatchesReplayInTheJournal() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return
-        }
-        guard let bin = twitchdBinary(), let trace = twitchyTrace() else {
-            print("skipped: needs the built twitchd and shared/data/traces")
-            return
-        }
+    @Test(.enabled(if: twitchdAndTraces, "needs the built twitchd and shared/data/traces"))
+    func runOnLabelledTraceMatchesReplayInTheJournal() throws {
+        try requireJournald()
+        let bin = try requireTwitchd()
+        let trace = try requireTrace()
         let journal = JournaldNamespace(tag: "bin")
         try journal.start()
         let dir = temporaryDirectory("binjournal")

@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import JournaldTestSupport
 import Synchronization
 import Testing
 import TwitchCore
@@ -32,11 +33,9 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
     }
 
     /// The case: `twitchd demo --event-socket ""` bound an abstract socket anyone could read.
-    @Test func demoWithAnEmptySocketPathRefuses() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func demoWithAnEmptySocketPathRefuses() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("emptysock")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let demo = try Twitchd(
@@ -122,26 +121,28 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
 
     /// `twitchd tail` as a user outside the socket's group: a clear message and exit 77, not a
     /// silent wait or a fall back to another socket.
-    @Test func tailSaysPermissionDenied() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
-        guard getuid() == 0, access("/usr/bin/setpriv", X_OK) == 0 else {
-            print("skipped: needs root and setpriv to run tail as another user")
-            return
-        }
+    @Test(
+        .enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"),
+        .enabled(
+            if: Prerequisite.met(getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0),
+            "needs root and setpriv to run tail as another user"))
+    func tailSaysPermissionDenied() throws {
+        let built = try requireTwitchd()
+        try #require(
+            getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0,
+            "needs root and setpriv to run tail as another user")
         let dir = temporaryDirectory("eacces")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         chmod(dir, 0o755)
-        // The build directory must be reachable for uid 65534 (a checkout under /root is not).
+        // uid 65534 runs a copy in the scratch directory: the build directory may not be
+        // reachable for it (a checkout under /root is not).
+        let bin = dir + "/twitchd"
+        try FileManager.default.copyItem(atPath: built, toPath: bin)
+        chmod(bin, 0o755)
         let probe = try Twitchd(
             "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "--help"], dir: dir,
             tag: "probe")
-        guard exitStatus(probe, within: 10) == 0 else {
-            print("skipped: uid 65534 cannot run \(bin) (a parent directory is private)")
-            return
-        }
+        try #require(exitStatus(probe, within: 10) == 0, "uid 65534 cannot run \(bin): \(probe.stderr)")
         let server = try EventSocketServer(path: dir + "/events.sock")
         defer { server.close() }
         let tail = try Twitchd(

@@ -27,11 +27,9 @@ func exitStatus(_ process: Twitchd, within seconds: Double) -> Int32? {
 @Suite(.serialized) struct StateDirectoryTests {
     /// The test: SIGKILL (no clean stop, so `last-seq` is never saved the old way) again
     /// and again; no sequence number may ever stand for two events.
-    @Test func sigkillLoopNeverReusesSequenceNumbers() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func sigkillLoopNeverReusesSequenceNumbers() throws {
+        let bin = try requireTwitchd()
         let journal: JournaldNamespace? =
             JournaldNamespace.unavailableReason == nil ? JournaldNamespace(tag: "kill") : nil
         try journal?.start()
@@ -80,11 +78,9 @@ func exitStatus(_ process: Twitchd, within seconds: Double) -> Int32? {
 
     /// A second daemon on the same state directory refuses to start (exit 75, a clear message)
     /// and leaves `last-seq` alone.
-    @Test func secondDaemonOnTheSameStateDirectoryRefuses() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func secondDaemonOnTheSameStateDirectoryRefuses() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("second")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         writeConfig(dir + "/s.toml", dir: dir, trace: twitchyTrace(), speed: 20)
@@ -105,15 +101,13 @@ func exitStatus(_ process: Twitchd, within seconds: Double) -> Int32? {
 
     /// Another user pre-created the fallback `/tmp/twitchd-UID` (here under TMPDIR) with a
     /// symlink in it: twitchd refuses the directory and never follows the link.
-    @Test func hostileFallbackDirectoryIsRefused() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
-        guard getuid() == 0 else {
-            print("skipped: needs root to create a directory owned by another user")
-            return
-        }
+    @Test(
+        .enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"),
+        .enabled(
+            if: Prerequisite.met(getuid() == 0), "needs root to create a directory owned by another user"))
+    func hostileFallbackDirectoryIsRefused() throws {
+        let bin = try requireTwitchd()
+        try #require(getuid() == 0, "needs root to create a directory owned by another user")
         let dir = temporaryDirectory("hostile")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let victim = dir + "/victim"
@@ -174,11 +168,9 @@ func exitStatus(_ process: Twitchd, within seconds: Double) -> Int32? {
 
     /// The daemon's own log lines written while journald is away are kept in the state
     /// directory's `log.spool`, not in memory, and the next run delivers them.
-    @Test func logLinesWrittenWhileJournaldIsAwaySurviveTheExit() throws {
-        guard let bin = twitchdBinary() else {
-            print("skipped: build twitchd first")
-            return
-        }
+    @Test(.enabled(if: twitchdBuilt, "needs the built twitchd (swift build)"))
+    func logLinesWrittenWhileJournaldIsAwaySurviveTheExit() throws {
+        let bin = try requireTwitchd()
         let dir = temporaryDirectory("logspool")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         writeConfig(dir + "/l.toml", dir: dir, trace: nil, speed: 1)

@@ -2,8 +2,10 @@ import Daemon
 import Detector
 import Foundation
 import JournalOutput
+import JournaldTestSupport
 import Logging
 import Synchronization
+import Testing
 import TwitchCore
 
 #if canImport(Glibc)
@@ -146,17 +148,43 @@ final class RawClient {
     }
 }
 
-/// Where the package's build products are (for tests that run the `twitchd` binary).
+/// The built `twitchd`: $TWITCHD_BINARY, else beside the test bundle (whatever the scratch path,
+/// as in the emulated arm64 root's `.build-arm64`), else in the checkout's `.build`.
 func twitchdBinary() -> String? {
+    if let env = ProcessInfo.processInfo.environment["TWITCHD_BINARY"] { return env }
+    var candidates: [String] = []
+    var beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    for _ in 0..<4 {
+        beside = beside.deletingLastPathComponent()
+        candidates.append(beside.appendingPathComponent("twitchd").path)
+    }
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     for _ in 0..<4 {
         dir = dir.deletingLastPathComponent()
         for config in ["debug", "release"] {
-            let p = dir.appendingPathComponent(".build/\(config)/twitchd").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
+            candidates.append(dir.appendingPathComponent(".build/\(config)/twitchd").path)
         }
     }
-    return nil
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// For `.enabled(if:)` on tests that run the binary.
+let twitchdBuilt = Prerequisite.met(twitchdBinary() != nil)
+/// For `.enabled(if:)` on tests that run the binary on the shared development traces.
+let twitchdAndTraces = Prerequisite.met(twitchdBinary() != nil && twitchyTrace() != nil)
+
+/// The binary, or a failed `#require` naming what to do.
+func requireTwitchd(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    try #require(
+        twitchdBinary(), "the twitchd executable was not found; run `swift build` first",
+        sourceLocation: sourceLocation)
+}
+
+/// A twitchy development trace, or a failed `#require`.
+func requireTrace(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    try #require(
+        twitchyTrace(), "shared/data/traces not found beside the checkout",
+        sourceLocation: sourceLocation)
 }
 
 /// `shared/data/traces`, found by walking up from this file.

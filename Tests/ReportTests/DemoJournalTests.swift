@@ -7,16 +7,13 @@ import Testing
     import Glibc
 #endif
 
-@Suite(.serialized) struct DemoJournalTests {
+@Suite(
+    .serialized,
+    .enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+struct DemoJournalTests {
     @Test func demoWritesOnlyWhereToldMarkedSimulated() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return
-        }
-        guard let twitchd = twitchdExecutable() else {
-            Issue.record("the twitchd executable was not found beside the tests; run swift build first")
-            return
-        }
+        try requireJournald()
+        let twitchd = try requireTwitchdExecutable()
         // Without --namespace: no journal at all.
         let (s0, _, banner) = try runProcess(
             twitchd,
@@ -69,14 +66,8 @@ import Testing
     }
 
     @Test func notesCarryTheirOwnTimeKindAndLocation() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return
-        }
-        guard let twitchd = twitchdExecutable() else {
-            Issue.record("the twitchd executable was not found beside the tests; run swift build first")
-            return
-        }
+        try requireJournald()
+        let twitchd = try requireTwitchdExecutable()
         let ns = JournaldNamespace(prefix: "rnote")
         try ns.start()
         defer { ns.destroy() }

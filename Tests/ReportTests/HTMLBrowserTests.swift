@@ -1,4 +1,5 @@
 import Foundation
+import JournaldTestSupport
 import Testing
 
 @testable import Report
@@ -44,11 +45,12 @@ import Testing
         return Report(d, settings: s)
     }
 
-    @Test func chartsRenderInChromiumWithTheRightCounts() throws {
-        guard let chromium = Self.chromium else {
-            print("skipped: chromium not installed (apt-get install chromium; scripts/install-deps test)")
-            return
-        }
+    @Test(
+        .enabled(
+            if: Prerequisite.met(chromium != nil),
+            "needs chromium (apt-get install chromium; scripts/install-deps test)"))
+    func chartsRenderInChromiumWithTheRightCounts() throws {
+        let chromium = try #require(Self.chromium, "chromium not installed (apt-get install chromium)")
         let report = Self.sample()
         let page = report.html()
         #expect(!page.contains("<b>magnesium"), "note text must be escaped")

@@ -21,6 +21,15 @@ func twitchdExecutable() -> String? {
     return nil
 }
 
+/// The built `twitchd`, or a thrown error saying to build it.
+func requireTwitchdExecutable() throws -> String {
+    guard let path = twitchdExecutable() else {
+        throw PrerequisiteMissing(
+            "the twitchd executable was not found beside the tests; run swift build first")
+    }
+    return path
+}
+
 /// Runs `path` with `arguments`; returns (status, stdout, stderr).
 @discardableResult
 func runProcess(_ path: String, _ arguments: [String]) throws -> (Int32, String, String) {
@@ -108,13 +117,13 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
     return f
 }
 
-@Suite(.serialized) struct JournalTrustTests {
+@Suite(
+    .serialized,
+    .enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+struct JournalTrustTests {
     /// One namespace holding every kind of entry, trusted and not.
-    static func fill() throws -> (JournaldNamespace, String)? {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return nil
-        }
+    static func fill() throws -> (JournaldNamespace, String) {
+        try requireJournald()
         let ns = JournaldNamespace(prefix: "rtrust")
         try ns.start()
         let dir = "/tmp/twitchd-trust-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -150,7 +159,7 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
     }
 
     @Test func onlyTrustedEntriesCount() throws {
-        guard let (ns, dir) = try Self.fill() else { return }
+        let (ns, dir) = try Self.fill()
         defer {
             ns.destroy()
             try? FileManager.default.removeItem(atPath: dir)
@@ -189,11 +198,8 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
     }
 
     @Test func reportCommandCountsAgainstRestAndLabelsSimulated() throws {
-        guard let twitchd = twitchdExecutable() else {
-            Issue.record("the twitchd executable was not found beside the tests; run swift build first")
-            return
-        }
-        guard let (ns, dir) = try Self.fill() else { return }
+        let twitchd = try requireTwitchdExecutable()
+        let (ns, dir) = try Self.fill()
         defer {
             ns.destroy()
             try? FileManager.default.removeItem(atPath: dir)
@@ -211,7 +217,7 @@ func twitch(_ minutes: Double, seq: Int, simulated: Bool = false) -> [String: St
     }
 
     @Test func theCacheGivesWhatTheJournalHoldsAndReadsOnlyWhatIsNew() throws {
-        guard let (ns, dir) = try Self.fill() else { return }
+        let (ns, dir) = try Self.fill()
         defer {
             ns.destroy()
             try? FileManager.default.removeItem(atPath: dir)

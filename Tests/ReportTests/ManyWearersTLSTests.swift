@@ -12,7 +12,10 @@ import Testing
 /// systemd-journal-remote listening on loopback; systemd-journal-upload sends over HTTPS with its
 /// key, certificate and the CA. An enrolled wearer's journal arrives and is reported; a machine
 /// with a certificate from another CA is refused and nothing of it arrives.
-@Suite(.serialized) struct ManyWearersTLSTests {
+@Suite(
+    .serialized,
+    .enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+struct ManyWearersTLSTests {
     static let stunnel = ["/usr/bin/stunnel4", "/usr/bin/stunnel", "/usr/sbin/stunnel"]
         .first { (p: String) in access(p, X_OK) == 0 }
     static let openssl = ["/usr/bin/openssl"].first { (p: String) in access(p, X_OK) == 0 }
@@ -51,12 +54,16 @@ import Testing
         #expect(status == 0, "\(err)")
     }
 
-    @Test func onlyEnrolledMachinesUploadOverTLS() throws {
-        guard let (remote, upload, twitchd) = ManyWearersTests.tools() else { return }
-        guard let stunnel = Self.stunnel, let openssl = Self.openssl else {
-            print("skipped: stunnel or openssl not installed (apt-get install stunnel4 openssl)")
-            return
-        }
+    @Test(
+        .enabled(
+            if: ManyWearersTests.journalRemote, Comment(rawValue: ManyWearersTests.journalRemoteMissing)),
+        .enabled(
+            if: Prerequisite.met(stunnel != nil && openssl != nil),
+            "needs stunnel and openssl (apt-get install stunnel4 openssl)"))
+    func onlyEnrolledMachinesUploadOverTLS() throws {
+        let (remote, upload, twitchd) = try ManyWearersTests.tools()
+        let stunnel = try #require(Self.stunnel, "stunnel not installed (apt-get install stunnel4)")
+        let openssl = try #require(Self.openssl, "openssl not installed (apt-get install openssl)")
         let (dir, received) = try ManyWearersTests.workFolder("tls")
         defer { try? FileManager.default.removeItem(atPath: dir) }
 

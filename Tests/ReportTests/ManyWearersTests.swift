@@ -10,7 +10,10 @@ import Testing
 /// namespaces (two Pis), two systemd-journal-upload processes send them to one
 /// systemd-journal-remote on loopback (plain HTTP here; docs/many-wearers.md sets up TLS), and
 /// one `twitchd report --directory ... --by machine` shows both wearers.
-@Suite(.serialized) struct ManyWearersTests {
+@Suite(
+    .serialized,
+    .enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+struct ManyWearersTests {
     static let remote = ["/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote"]
         .first { (p: String) in access(p, X_OK) == 0 }
     static let upload = ["/lib/systemd/systemd-journal-upload", "/usr/lib/systemd/systemd-journal-upload"]
@@ -57,22 +60,17 @@ import Testing
     }
 
     /// What both many-wearer tests need (journald namespaces, journal-remote and -upload, the
-    /// twitchd binary), or nil after saying which is missing.
-    static func tools() -> (remote: String, upload: String, twitchd: String)? {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return nil
-        }
-        guard let remote, let upload else {
-            print("skipped: systemd-journal-remote not installed (apt-get install systemd-journal-remote)")
-            return nil
-        }
-        guard let twitchd = twitchdExecutable() else {
-            Issue.record("the twitchd executable was not found beside the tests; run swift build first")
-            return nil
-        }
-        return (remote, upload, twitchd)
+    /// twitchd binary), or a thrown error naming what is missing.
+    static func tools() throws -> (remote: String, upload: String, twitchd: String) {
+        try requireJournald()
+        guard let remote, let upload else { throw PrerequisiteMissing(Self.journalRemoteMissing) }
+        return (remote, upload, try requireTwitchdExecutable())
     }
+
+    /// For `.enabled(if:)`: systemd-journal-remote and -upload are installed (or required).
+    static let journalRemote = Prerequisite.met(remote != nil && upload != nil)
+    static let journalRemoteMissing =
+        "needs systemd-journal-remote and -upload (apt-get install systemd-journal-remote)"
 
     /// A new working folder, `/tmp/twitchd-TAG-...`, with `remote/` for what the collector receives.
     static func workFolder(_ tag: String) throws -> (dir: String, received: String) {
@@ -117,8 +115,9 @@ import Testing
         return (csv, csv.split(separator: "\n").map(String.init))
     }
 
-    @Test func oneReportOverTwoUploadedWearers() throws {
-        guard let (remote, upload, twitchd) = Self.tools() else { return }
+    @Test(.enabled(if: journalRemote, Comment(rawValue: journalRemoteMissing)))
+    func oneReportOverTwoUploadedWearers() throws {
+        let (remote, upload, twitchd) = try Self.tools()
         let (dir, received) = try Self.workFolder("wearers")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (a, b) = try Self.twoWearers(("p01", "p02"), prefix: "rw", twitchd: twitchd, dir: dir)

@@ -33,11 +33,9 @@ import TwitchCore
     /// A record as text, for comparing collections whose order may differ.
     func lines<T>(_ records: [T]) -> [String] { records.map { "\($0)" }.sorted() }
 
-    @Test func everyWayOfReadingSeveralJournalFilesGivesTheSame() throws {
-        if let reason = JournaldNamespace.unavailableReason {
-            print("skipped: \(reason)")
-            return
-        }
+    @Test(.enabled(if: Prerequisite.journald, Comment(rawValue: JournaldNamespace.unavailableReason ?? "")))
+    func everyWayOfReadingSeveralJournalFilesGivesTheSame() throws {
+        try requireJournald()
         let ns = JournaldNamespace(prefix: "rpar")
         try ns.start()
         let dir = "/tmp/twitchd-par-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

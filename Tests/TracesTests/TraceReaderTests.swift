@@ -1,4 +1,5 @@
 import Foundation
+import JournaldTestSupport
 import Testing
 import TwitchCore
 
@@ -155,11 +156,12 @@ struct TraceReaderTests {
         #expect(abs(reader.sampleRate - 1000) < 1e-6)
     }
 
-    @Test func developmentTracesOpen() throws {
-        guard let dir = sharedTracesDirectory() else {
-            print("skipping: shared/data/traces not found beside the repository")
-            return
-        }
+    @Test(
+        .enabled(
+            if: Prerequisite.met(sharedTracesDirectory() != nil),
+            "shared/data/traces not found beside the repository"))
+    func developmentTracesOpen() throws {
+        let dir = try #require(sharedTracesDirectory(), "shared/data/traces not found beside the repository")
         for (name, rate, format) in [
             ("dev01-lis3dh-400hz-calf.csv.gz", 400.0, TraceFormat.genericCSV),
             ("dev06-phone-200hz-calf.csv.gz", 200.0, .phyphox),

@@ -10,18 +10,24 @@ func realDataDirectory() -> URL {
     return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/twitchd/realdata")
 }
 
+/// The 21 h GENEActiv recording `scripts/fetch-real-data` fetches.
+let sleeppyFile = realDataDirectory().appendingPathComponent("sleeppy/demo.bin")
+
 @Suite("False alarms on a real recording")
 struct RealRecordingTests {
     /// The whole 21 h GENEActiv wrist recording from the sleeppy package (day, evening, a night):
     /// nobody labelled twitches in it, so every event is a candidate false alarm. No event may be
     /// larger than one motor unit makes (the detector's ceiling, 300 mg), and there may be at
     /// most 2 an hour of recording (issue 9's target; BENCHMARKS.md reports 1.90).
-    @Test func sleeppyWristRecording() throws {
-        let file = realDataDirectory().appendingPathComponent("sleeppy/demo.bin")
-        guard FileManager.default.fileExists(atPath: file.path) else {
-            print("skipping: \(file.path) absent (scripts/fetch-real-data fetches it)")
-            return
-        }
+    ///
+    /// Skipped (not required in CI) where the recording is absent: it comes from PyPI, outside
+    /// the Debian archive, so a failed download must not fail CI; `.ci/run` says so when it fails.
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: sleeppyFile.path),
+            "the sleeppy recording is absent (scripts/fetch-real-data fetches it)"))
+    func sleeppyWristRecording() throws {
+        let file = sleeppyFile
         // Its length from the header: pages of 300 samples at the measurement frequency.
         let head = try FileHandle(forReadingFrom: file).read(upToCount: 4096) ?? Data()
         let text = String(decoding: head, as: UTF8.self)

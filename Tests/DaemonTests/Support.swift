@@ -148,25 +148,8 @@ final class RawClient {
     }
 }
 
-/// The built `twitchd`: $TWITCHD_BINARY, else beside the test bundle (whatever the scratch path,
-/// as in the emulated arm64 root's `.build-arm64`), else in the checkout's `.build`.
-func twitchdBinary() -> String? {
-    if let env = ProcessInfo.processInfo.environment["TWITCHD_BINARY"] { return env }
-    var candidates: [String] = []
-    var beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    for _ in 0..<4 {
-        beside = beside.deletingLastPathComponent()
-        candidates.append(beside.appendingPathComponent("twitchd").path)
-    }
-    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    for _ in 0..<4 {
-        dir = dir.deletingLastPathComponent()
-        for config in ["debug", "release"] {
-            candidates.append(dir.appendingPathComponent(".build/\(config)/twitchd").path)
-        }
-    }
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
+/// The built `twitchd` (JournaldTestSupport's search, from this checkout).
+func twitchdBinary() -> String? { builtTwitchd() }
 
 /// For `.enabled(if:)` on tests that run the binary.
 let twitchdBuilt = Prerequisite.met(twitchdBinary() != nil)

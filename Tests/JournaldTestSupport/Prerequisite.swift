@@ -33,3 +33,32 @@ public struct PrerequisiteMissing: Error, CustomStringConvertible {
 public func requireJournald() throws {
     if let reason = JournaldNamespace.unavailableReason { throw PrerequisiteMissing(reason) }
 }
+
+/// The built `twitchd` for tests that run the binary: $TWITCHD_BINARY, else beside the test
+/// bundle (any scratch path, as the emulated arm64 root's `.build-arm64`), else in the
+/// checkout's `.build/debug` or `.build/release` above `file`.
+public func builtTwitchd(file: String = #filePath) -> String? {
+    if let env = getenv("TWITCHD_BINARY") { return String(cString: env) }
+    var candidates: [String] = []
+    var beside = CommandLine.arguments.first ?? ""
+    if let resolved = realpath(beside, nil) {
+        beside = String(cString: resolved)
+        free(resolved)
+    }
+    var dir = beside
+    for _ in 0..<4 {
+        dir = parent(dir)
+        candidates.append(dir + "/twitchd")
+    }
+    dir = parent(file)
+    for _ in 0..<4 {
+        dir = parent(dir)
+        candidates += [dir + "/.build/debug/twitchd", dir + "/.build/release/twitchd"]
+    }
+    return candidates.first { access($0, X_OK) == 0 }
+}
+
+private func parent(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}

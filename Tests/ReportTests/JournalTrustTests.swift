@@ -8,18 +8,8 @@ import Testing
     import Glibc
 #endif
 
-/// The built `twitchd` beside the test bundle (or $TWITCHD_BINARY).
-func twitchdExecutable() -> String? {
-    if let env = ProcessInfo.processInfo.environment["TWITCHD_BINARY"] { return env }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("twitchd").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return nil
-}
+/// The built `twitchd` (JournaldTestSupport's search, from this checkout).
+func twitchdExecutable() -> String? { builtTwitchd() }
 
 /// The built `twitchd`, or a thrown error saying to build it.
 func requireTwitchdExecutable() throws -> String {

@@ -156,31 +156,31 @@ let package = Package(
             linkerSettings: [.unsafeFlags(hardenedLink)]),
 
         // Test helpers shared by test targets (not a product).
-        .target(name: "JournaldTestSupport", path: "Tests/JournaldTestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TwitchCoreTests", dependencies: ["TwitchCore"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "Traces", "TwitchCore"]),
-        .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore", "JournaldTestSupport"]),
-        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C", "JournaldTestSupport"]),
+        .testTarget(name: "TracesTests", dependencies: ["Traces", "TwitchCore", "TestSupport"]),
+        .testTarget(name: "SensorBusTests", dependencies: ["SensorBus", "CI2C", "TestSupport"]),
         .testTarget(
             name: "AccelerometersTests",
             dependencies: [
                 "Accelerometers", "Sensors", "SensorSim", "SensorBus", "Traces", "Detector", "TwitchCore",
-                "JournaldTestSupport",
+                "TestSupport",
             ]),
         .testTarget(
-            name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD", "JournaldTestSupport"],
+            name: "GPIOTests", dependencies: ["GPIO", "SensorBus", "CGPIOD", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "JournalTests",
             dependencies: [
-                "Journal", "TwitchCore", "JournaldTestSupport",
+                "Journal", "TwitchCore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "Sensors", "JournalOutput", "TwitchCore", "Journal", "Traces",
-                "JournaldTestSupport",
+                "TestSupport",
             ]),
         .testTarget(
             name: "SensorsTests",
@@ -190,10 +190,10 @@ let package = Package(
                 "TwitchCore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors", "JournaldTestSupport"]),
+        .testTarget(name: "twitchdTests", dependencies: ["TwitchCore", "Sensors", "TestSupport"]),
         .testTarget(
             name: "ReportTests",
-            dependencies: ["Report", "TwitchCore", "Journal", "JournaldTestSupport"]),
+            dependencies: ["Report", "TwitchCore", "Journal", "TestSupport"]),
     ]
 )
 

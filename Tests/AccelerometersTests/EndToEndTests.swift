@@ -1,7 +1,7 @@
 import Accelerometers
 import Detector
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import SensorBus
 import SensorSim
 import Testing

@@ -1,7 +1,7 @@
 import Daemon
 import Foundation
 import Journal
-import JournaldTestSupport
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

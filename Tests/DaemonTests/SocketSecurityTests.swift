@@ -1,6 +1,6 @@
 import Daemon
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Synchronization
 import Testing
 import TwitchCore

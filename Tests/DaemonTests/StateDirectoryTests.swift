@@ -2,7 +2,7 @@ import Daemon
 import Foundation
 import Journal
 import JournalOutput
-import JournaldTestSupport
+import TestSupport
 import Testing
 import TwitchCore
 

@@ -2,7 +2,7 @@ import Daemon
 import Detector
 import Foundation
 import JournalOutput
-import JournaldTestSupport
+import TestSupport
 import Logging
 import Synchronization
 import Testing
@@ -148,7 +148,7 @@ final class RawClient {
     }
 }
 
-/// The built `twitchd` (JournaldTestSupport's search, from this checkout).
+/// The built `twitchd` (TestSupport's search, from this checkout).
 func twitchdBinary() -> String? { builtTwitchd() }
 
 /// For `.enabled(if:)` on tests that run the binary.

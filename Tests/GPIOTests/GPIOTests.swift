@@ -1,6 +1,6 @@
 import CGPIOD
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import SensorBus
 import Testing
 

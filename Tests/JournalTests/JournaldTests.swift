@@ -5,7 +5,7 @@
 
 import Foundation
 import Glibc
-import JournaldTestSupport
+import TestSupport
 import Logging
 import Testing
 import TwitchCore

@@ -1,5 +1,5 @@
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Report
 import Testing
 

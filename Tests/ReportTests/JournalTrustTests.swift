@@ -1,5 +1,5 @@
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Testing
 
 @testable import Report
@@ -8,7 +8,7 @@ import Testing
     import Glibc
 #endif
 
-/// The built `twitchd` (JournaldTestSupport's search, from this checkout).
+/// The built `twitchd` (TestSupport's search, from this checkout).
 func twitchdExecutable() -> String? { builtTwitchd() }
 
 /// The built `twitchd`, or a thrown error saying to build it.

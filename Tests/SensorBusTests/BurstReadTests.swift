@@ -1,4 +1,4 @@
-import JournaldTestSupport
+import TestSupport
 import Testing
 
 @testable import SensorBus

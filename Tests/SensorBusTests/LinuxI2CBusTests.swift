@@ -1,6 +1,6 @@
 import CI2C
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Testing
 
 @testable import SensorBus

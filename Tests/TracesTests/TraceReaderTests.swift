@@ -1,5 +1,5 @@
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Testing
 import TwitchCore
 

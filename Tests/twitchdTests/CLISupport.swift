@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The result of running the built `twitchd`.
@@ -8,21 +9,10 @@ struct Run {
     var stderr: String
 }
 
-/// The `twitchd` executable built beside this test bundle (or $TWITCHD_BINARY).
+/// The `twitchd` executable built beside this test bundle (or $TWITCHD_BINARY): the search all
+/// the test targets share (TestSupport's `builtTwitchd`).
 func twitchdBinary() -> URL? {
-    if let env = ProcessInfo.processInfo.environment["TWITCHD_BINARY"] {
-        return URL(fileURLWithPath: env)
-    }
-    var candidates: [URL] = []
-    let argv0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    var dir = argv0.deletingLastPathComponent()
-    for _ in 0..<4 {
-        candidates.append(dir.appendingPathComponent("twitchd"))
-        dir = dir.deletingLastPathComponent()
-    }
-    // Not Bundle.allBundles: it crashes Swift 6.0.3's Foundation (the Pi's swiftlang), killing the
-    // whole test run. The test bundle sits beside the products, so argv[0]'s folder finds it.
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    builtTwitchd().map { URL(fileURLWithPath: $0) }
 }
 
 /// Runs twitchd with `arguments`, capturing both streams, with standard input from the file `stdin`.

@@ -1,5 +1,5 @@
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Testing
 
 /// Scores detections against truth labels exactly as shared/tools/score.py does: a detection

@@ -1,5 +1,5 @@
 import Foundation
-import JournaldTestSupport
+import TestSupport
 import Testing
 
 /// Runs `command` through /bin/sh with `$T` set to the twitchd binary (for redirections such as

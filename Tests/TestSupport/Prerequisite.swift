@@ -36,7 +36,8 @@ public func requireJournald() throws {
 
 /// The built `twitchd` for tests that run the binary: $TWITCHD_BINARY, else beside the test
 /// bundle (any scratch path, as the emulated arm64 root's `.build-arm64`), else in the
-/// checkout's `.build/debug` or `.build/release` above `file`.
+/// checkout's `.build/debug` or `.build/release` above `file`. Not through `Bundle.allBundles`:
+/// it crashes Swift 6.0.3's Foundation (the Pi's swiftlang) and takes the whole test run down.
 public func builtTwitchd(file: String = #filePath) -> String? {
     if let env = getenv("TWITCHD_BINARY") { return String(cString: env) }
     var candidates: [String] = []

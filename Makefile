@@ -4,6 +4,7 @@
 #   make release   optimised build at .build/release/twitchd, Swift runtime linked in statically
 #   make vmtest    boot a kernel under qemu and test the real I2C/GPIO code (docs/testing-vm.md);
 #                  make vmtest ARCH=arm64: Debian trixie's arm64 kernel and the arm64 twitchd
+#                  (VMTEST_ARM64=cross: everything cross-built at native speed, as CI runs it)
 #   make soak      a long run under journald restarts, reloads and tail clients (BENCHMARKS.md, not CI)
 #   make fuzz      libFuzzer on the trace reader, configuration, spool and tail parsers (Fuzz/)
 #   make arm64-check  build and test on arm64 with Debian trixie's Swift, emulated (docs/testing.md)
@@ -50,7 +51,8 @@ test:
 
 # Kernel-level test under qemu: real i2c-dev/libgpiod code against i2c-stub and gpio-sim
 # (docs/testing-vm.md). Installs its packages through apt. ARCH=arm64 boots trixie's arm64 kernel
-# with the arm64 twitchd (built in the emulated root unless VMTEST_TWITCHD names one).
+# with the arm64 twitchd (built in the emulated root unless VMTEST_TWITCHD names one);
+# VMTEST_ARM64=cross cross-builds the modules, helpers and twitchd instead (CI; testing-vm.md).
 # Only an ARCH given on the command line counts (kernel developers often have one in the environment).
 vmtest:
 	vmtest/run --arch $(if $(filter command line,$(origin ARCH)),$(ARCH),amd64)

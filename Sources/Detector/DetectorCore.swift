@@ -259,7 +259,6 @@ struct DetectorCore: Sendable {
         advancePending(time: t, movementMg: m.movementMg, emit)
         // Candidates: follow the open one (closing, splitting or dropping it) or open a new one.
         let atRest = state != .active && !warming
-        let band = m.band
         let e = m.e
         let safeFloors = lanewiseMax(floors, 1e-12)
         // The narrower sub-bands match a twitch's own bandwidth better (less noise with the same

@@ -44,8 +44,11 @@ public final class Accelerometer {
     private var running = false
     private var lastProgressNs: UInt64 = 0
     private var lastPollNs: UInt64 = 0
-    /// When the last status read began. In bypass mode an edge no newer than this announced a sample
-    /// that read already took (its edge was still queued when a wait timed out and we polled).
+    /// When the last status read that found a sample began. In bypass mode an edge no newer than
+    /// this announced a sample that read already took (its edge was still queued when a wait timed
+    /// out and we polled). A read that found nothing does not move it: an edge queued just before
+    /// such a read is still the only announcement of its sample (the line can rise before the
+    /// status register says so), and dropping it would leave the line high with no edge to come.
     private var lastReadStartNs: UInt64 = 0
     private var lastTimestampNs: UInt64 = 0
     private var mustPoll = false
@@ -196,7 +199,7 @@ public final class Accelerometer {
                 return ReadResult(count: 0, lost: 0, overrun: false)
             }
             // 2. Read the status/source register: acknowledges the interrupt.
-            lastReadStartNs = time.monotonicNanoseconds()
+            let readStartNs = time.monotonicNanoseconds()
             let status: ChipStatus
             do { status = try driver.status(bus, configuration) } catch {
                 mustPoll = true
@@ -249,6 +252,7 @@ public final class Accelerometer {
                 }
                 return ReadResult(count: 0, lost: 0, overrun: false)
             }
+            lastReadStartNs = readStartNs
             if !configuration.useFIFO {
                 // Bypass: the sample in the data registers is the newest. Count data-ready
                 // periods we slept through as lost.

@@ -37,6 +37,28 @@ private final class LateEdgeLine: InterruptLine {
     }
 }
 
+/// A bus whose ADXL345 never says DATA_READY in INT_SOURCE (0x30): only the line announces a
+/// sample, as with the kernel-level test's feeder under `--no-data-ready`, or a line that rises
+/// before the status register says so.
+private final class SilentStatusBus: SensorBus {
+    let inner: any SensorBus
+    init(_ inner: any SensorBus) { self.inner = inner }
+    var address: UInt8 { inner.address }
+    var maxBurstLength: Int { inner.maxBurstLength }
+    var name: String { "silent-status(\(inner.name))" }
+    func readRegister(_ register: UInt8) throws(BusError) -> UInt8 {
+        let v = try inner.readRegister(register)
+        return register == 0x30 ? v & ~0x80 : v
+    }
+    func writeRegister(_ register: UInt8, value: UInt8) throws(BusError) {
+        try inner.writeRegister(register, value: value)
+    }
+    func readRegisters(_ register: UInt8, into buffer: UnsafeMutableRawBufferPointer) throws(BusError) {
+        try inner.readRegisters(register, into: buffer)
+        if register == 0x30, buffer.count > 0 { buffer[0] &= ~0x80 }
+    }
+}
+
 @Suite("Bypass mode and late edges")
 struct StaleEdgeTests {
     @Test("an edge older than the last read announces a sample already taken: never read twice")
@@ -63,6 +85,36 @@ struct StaleEdgeTests {
         #expect(
             Int(engine.samplesDelivered) + Int(engine.samplesLost) == chip.samples.produced
                 - chip.samples.waiting)
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
+    }
+
+    @Test("an edge queued just before a poll that found nothing still announces its sample")
+    func edgeBeforeAnEmptyPollIsRead() throws {
+        // The wait times out, the edge arrives, the poll finds no DATA_READY (the line rose first,
+        // or the register never says so), then the wait hands out the queued edge: it is the only
+        // announcement of its sample, so the sample must be read, not dropped as "already read".
+        let clock = VirtualClock()
+        let chip = try #require(ChipRegistry.row(.adxl345)).makeModel(
+            source: RestingSource(), time: clock, oscillatorError: 0.01, maxBurstLength: 32,
+            busSpeedHz: 400_000)
+        let line = LateEdgeLine(chip.interruptLine, holdEvery: 7)
+        let engine = try Accelerometer(
+            bus: SilentStatusBus(chip), chip: .chip(.adxl345),
+            settings: AccelerometerSettings(rateHz: 100, useFIFO: false),
+            interrupt: line, time: clock)
+        try engine.start()
+        var buffer = [TimedSample](repeating: .zero, count: 64)
+        var times: [UInt64] = []
+        let end = clock.monotonicNanoseconds() + 3_000_000_000
+        while clock.monotonicNanoseconds() < end {
+            let r = try buffer.withUnsafeMutableBufferPointer { try engine.read(into: $0) }
+            times.append(contentsOf: buffer[0..<r.count].map(\.monotonicNs))
+        }
+        #expect(line.lateEdges > 20)
+        // Every sample was delivered once: none dropped with its late edge, none read twice.
+        #expect(engine.samplesLost == 0)
+        #expect(Int(engine.samplesDelivered) == chip.samples.delivered)
+        #expect(Int(engine.samplesDelivered) == chip.samples.produced - chip.samples.waiting)
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
     }
 }

@@ -59,26 +59,37 @@ private final class SilentStatusBus: SensorBus {
     }
 }
 
+/// A simulated ADXL345 at rest.
+private func restingADXL345(_ clock: VirtualClock) throws -> SimulatedChip {
+    try #require(ChipRegistry.row(.adxl345)).makeModel(
+        source: RestingSource(), time: clock, oscillatorError: 0.01, maxBurstLength: 32,
+        busSpeedHz: 400_000)
+}
+
+/// Starts `engine` and reads for three seconds of `clock`; the delivered samples' times.
+private func readForThreeSeconds(_ engine: Accelerometer, _ clock: VirtualClock) throws -> [UInt64] {
+    try engine.start()
+    var buffer = [TimedSample](repeating: .zero, count: 64)
+    var times: [UInt64] = []
+    let end = clock.monotonicNanoseconds() + 3_000_000_000
+    while clock.monotonicNanoseconds() < end {
+        let r = try buffer.withUnsafeMutableBufferPointer { try engine.read(into: $0) }
+        times.append(contentsOf: buffer[0..<r.count].map(\.monotonicNs))
+    }
+    return times
+}
+
 @Suite("Bypass mode and late edges")
 struct StaleEdgeTests {
     @Test("an edge older than the last read announces a sample already taken: never read twice")
     func lateEdgeIsNotASecondSample() throws {
         let clock = VirtualClock()
-        let chip = try #require(ChipRegistry.row(.adxl345)).makeModel(
-            source: RestingSource(), time: clock, oscillatorError: 0.01, maxBurstLength: 32,
-            busSpeedHz: 400_000)
+        let chip = try restingADXL345(clock)
         let line = LateEdgeLine(chip.interruptLine, holdEvery: 7)
         let engine = try Accelerometer(
             bus: chip, chip: .chip(.adxl345), settings: AccelerometerSettings(rateHz: 100, useFIFO: false),
             interrupt: line, time: clock)
-        try engine.start()
-        var buffer = [TimedSample](repeating: .zero, count: 64)
-        var times: [UInt64] = []
-        let end = clock.monotonicNanoseconds() + 3_000_000_000
-        while clock.monotonicNanoseconds() < end {
-            let r = try buffer.withUnsafeMutableBufferPointer { try engine.read(into: $0) }
-            times.append(contentsOf: buffer[0..<r.count].map(\.monotonicNs))
-        }
+        let times = try readForThreeSeconds(engine, clock)
         #expect(line.lateEdges > 20)
         // Every sample the chip handed out was delivered once: no duplicates, nothing invented.
         #expect(Int(engine.samplesDelivered) == chip.samples.delivered)
@@ -94,22 +105,13 @@ struct StaleEdgeTests {
         // or the register never says so), then the wait hands out the queued edge: it is the only
         // announcement of its sample, so the sample must be read, not dropped as "already read".
         let clock = VirtualClock()
-        let chip = try #require(ChipRegistry.row(.adxl345)).makeModel(
-            source: RestingSource(), time: clock, oscillatorError: 0.01, maxBurstLength: 32,
-            busSpeedHz: 400_000)
+        let chip = try restingADXL345(clock)
         let line = LateEdgeLine(chip.interruptLine, holdEvery: 7)
         let engine = try Accelerometer(
             bus: SilentStatusBus(chip), chip: .chip(.adxl345),
             settings: AccelerometerSettings(rateHz: 100, useFIFO: false),
             interrupt: line, time: clock)
-        try engine.start()
-        var buffer = [TimedSample](repeating: .zero, count: 64)
-        var times: [UInt64] = []
-        let end = clock.monotonicNanoseconds() + 3_000_000_000
-        while clock.monotonicNanoseconds() < end {
-            let r = try buffer.withUnsafeMutableBufferPointer { try engine.read(into: $0) }
-            times.append(contentsOf: buffer[0..<r.count].map(\.monotonicNs))
-        }
+        let times = try readForThreeSeconds(engine, clock)
         #expect(line.lateEdges > 20)
         // Every sample was delivered once: none dropped with its late edge, none read twice.
         #expect(engine.samplesLost == 0)

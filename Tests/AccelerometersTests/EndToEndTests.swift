@@ -1,9 +1,9 @@
 import Accelerometers
 import Detector
 import Foundation
-import TestSupport
 import SensorBus
 import SensorSim
+import TestSupport
 import Testing
 import Traces
 import TwitchCore

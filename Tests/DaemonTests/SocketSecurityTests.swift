@@ -1,7 +1,7 @@
 import Daemon
 import Foundation
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 import TwitchCore
 

@@ -2,9 +2,9 @@ import Daemon
 import Detector
 import Foundation
 import JournalOutput
-import TestSupport
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 import TwitchCore
 

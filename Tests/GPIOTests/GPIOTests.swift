@@ -1,7 +1,7 @@
 import CGPIOD
 import Foundation
-import TestSupport
 import SensorBus
+import TestSupport
 import Testing
 
 @testable import GPIO

@@ -5,8 +5,8 @@
 
 import Foundation
 import Glibc
-import TestSupport
 import Logging
+import TestSupport
 import Testing
 import TwitchCore
 

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import Report
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

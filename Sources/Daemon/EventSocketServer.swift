@@ -108,20 +108,25 @@ public final class EventSocketServer: EventSink {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
-        // Bind with a umask that leaves only owner and group access, then make it explicit.
-        let oldMask = umask(0o117)
+        // The socket file gets the umask's mode at bind; it becomes 0660 before listen, and until
+        // listen every connect is refused, so nobody gets in under the first mode. (Not a umask
+        // around bind: the umask is process-wide, and other threads create files meanwhile.)
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        umask(oldMask)
         guard bound == 0 else {
             let e = errno
             Glibc.close(fd)
             throw SetupError(description: "bind \(path): \(String(cString: strerror(e)))")
         }
-        chmod(path, 0o660)
+        guard chmod(path, 0o660) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            unlink(path)
+            throw SetupError(description: "chmod \(path): \(String(cString: strerror(e)))")
+        }
         guard listen(fd, 16) == 0 else {
             let e = errno
             Glibc.close(fd)

@@ -45,6 +45,40 @@ func closedByServer(_ client: RawClient, within seconds: Double) -> Bool {
         #expect(demo.stderr.contains("the event socket path is empty"))
     }
 
+    /// The socket gets mode 0660 without touching the process umask. The umask is process-wide:
+    /// changing it around `bind`, as the server once did, made a file another thread created in
+    /// that moment, or a child started then, lose its owner's access (a CI run saw twitchd's
+    /// fresh 0700 state directory come out 0600). Another thread watches the umask while servers
+    /// start.
+    @Test func bindingLeavesTheUmaskAlone() throws {
+        let dir = temporaryDirectory("umask")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        @Sendable func currentUmask() -> String? {
+            (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
+                .split(separator: "\n").first { $0.hasPrefix("Umask:") }.map(String.init)
+        }
+        let before = try #require(currentUmask())
+        let done = Atomic<Bool>(false)
+        let seen = Mutex<Set<String>>([])
+        let watcher = Thread {
+            while !done.load(ordering: .acquiring) {
+                if let u = currentUmask() { _ = seen.withLock { $0.insert(u) } }
+            }
+        }
+        watcher.start()
+        var modes: Set<UInt32> = []
+        for i in 0..<300 {
+            let server = try EventSocketServer(path: dir + "/e\(i).sock")
+            var st = stat()
+            if lstat(server.path, &st) == 0 { modes.insert(UInt32(st.st_mode & 0o777)) }
+            server.close()
+        }
+        done.store(true, ordering: .releasing)
+        while !watcher.isFinished { usleep(1000) }
+        #expect(modes == [0o660])
+        #expect(seen.withLock { $0 } == [before])
+    }
+
     @Test func aClientThatWritesIsDropped() throws {
         let dir = temporaryDirectory("writer")
         defer { try? FileManager.default.removeItem(atPath: dir) }

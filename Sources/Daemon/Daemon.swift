@@ -969,21 +969,34 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    private func healthy(_ statuses: [ChannelStatus], _ current: [Channel], now: UInt64) -> Bool {
+        Self.healthy(
+            statuses, createdNs: current.map(\.createdNs),
+            detectorBeat: detectorBeat.load(ordering: .relaxed),
+            now: now)
+    }
+
     /// Healthy (the watchdog is pinged) while the detector thread runs, at least one sensor
     /// delivered samples within the last 2 seconds, and every other sensor is either reported
     /// lost with its acquisition thread still heard from (retrying) or new: a sensor that went
     /// silent without being reported lost means a stuck acquisition.
-    private func healthy(_ statuses: [ChannelStatus], _ current: [Channel], now: UInt64) -> Bool {
-        guard !current.isEmpty else { return false }
-        let beat = detectorBeat.load(ordering: .relaxed)
-        guard beat != 0, now &- beat < 2_000_000_000 else { return false }
+    ///
+    /// `now` is read before the statuses and the beat, so the detector thread may have stored a
+    /// newer time meanwhile: such a time has age 0 (``age(of:at:)``), never a wrapped-around
+    /// one, which once made a streaming daemon look stalled for a moment.
+    static func healthy(
+        _ statuses: [ChannelStatus], createdNs: [UInt64], detectorBeat beat: UInt64, now: UInt64
+    ) -> Bool {
+        guard !statuses.isEmpty, statuses.count == createdNs.count else { return false }
+        let limit: UInt64 = 2_000_000_000
+        guard beat != 0, age(of: beat, at: now) < limit else { return false }
         var delivering = 0
-        for (s, c) in zip(statuses, current) {
-            if s.lastSamplesNs != 0 && now &- s.lastSamplesNs < 2_000_000_000 && s.lostReason == nil {
+        for (s, created) in zip(statuses, createdNs) {
+            if s.lastSamplesNs != 0 && age(of: s.lastSamplesNs, at: now) < limit && s.lostReason == nil {
                 delivering += 1
-            } else if s.lostReason != nil && s.lastHeardNs != 0 && now &- s.lastHeardNs < 2_000_000_000 {
+            } else if s.lostReason != nil && s.lastHeardNs != 0 && age(of: s.lastHeardNs, at: now) < limit {
                 continue
-            } else if s.lastSamplesNs == 0 && now &- c.createdNs < 2_000_000_000 {
+            } else if s.lastSamplesNs == 0 && age(of: created, at: now) < limit {
                 continue
             } else {
                 return false
@@ -991,6 +1004,9 @@ public final class Daemon: @unchecked Sendable {
         }
         return delivering > 0
     }
+
+    /// How long before `now` the monotonic time `t` was, in ns; 0 when `t` is later than `now`.
+    static func age(of t: UInt64, at now: UInt64) -> UInt64 { now > t ? now - t : 0 }
 
     /// A live summary: measured rates, lost sensors, twitches in the last hour, losses.
     public func summary() -> DaemonSummary {
